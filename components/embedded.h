@@ -1,7 +1,7 @@
 /*
  * embedded.h - data files compiled into the binaries by components/embed.py:
  * the inbox catalogue (inboxes/catalogue.ini) and the site database scripts
- * (sql/<dialect>/*.sql).
+ * (sql/<dialect>/NN_name.sql).
  */
 #ifndef CM_EMBEDDED_H
 #define CM_EMBEDDED_H

@@ -80,4 +80,8 @@ int statmsg_report(db *d, const statmsg *m);
 int statmsg_render(db *d, int message_id, const char *const istr[STATMSG_MAX_INSSTRS],
                    char *buf, size_t len);
 
+/* The same, preferring the component's own text for the ID over the generic one. */
+int statmsg_render_component(db *d, int message_id, const char *component,
+                             const char *const istr[STATMSG_MAX_INSSTRS], char *buf, size_t len);
+
 #endif
