@@ -55,7 +55,7 @@ int cmd_syncnow(int argc, char **argv)
     if (db_prepare(d, &st, "UPDATE Update_SyncStatus SET SyncNow = NULL WHERE SiteCode = ?") < 0 ||
         db_bind_text(st, 1, ini.site_code) < 0 || db_step(st) < 0)
         goto fail;
-    printf("Requested a %s synchronization for site %s.\n", full ? "full" : "", ini.site_code);
+    printf("Requested a %ssynchronization for site %s.\n", full ? "full " : "", ini.site_code);
     rc = 0;
     goto done;
 fail:

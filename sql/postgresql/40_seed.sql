@@ -1,11 +1,11 @@
 -- 40_seed.sql (PostgreSQL) - the seed data every site database starts
 -- with: the schema version, the change-notification registry, state names,
--- status message texts, summarization tasks and the component settings'
--- defaults.  INSERT ... ON CONFLICT DO NOTHING: a second run adds nothing
--- and never overwrites a value a user has changed.  The SQLite file holds
--- the same rows (INSERT OR IGNORE).
--- Not seeded on purpose: SiteControl, SoftwareUpdatePoints,
--- CI_UpdateSources, Update_SyncStatus (cmsite init inserts the site's own).
+-- status message texts, summarization tasks and the defaults of the
+-- component settings.  INSERT ... ON CONFLICT DO NOTHING: a second run adds
+-- nothing and never overwrites a value a user has changed.  The SQLite
+-- file holds the same rows (INSERT OR IGNORE).  Not seeded on purpose:
+-- SiteControl, SoftwareUpdatePoints, CI_UpdateSources and
+-- Update_SyncStatus, whose rows cmsite init writes for the site it creates.
 
 -- The schema these files create.
 INSERT INTO SchemaVersion (Version) VALUES
@@ -14,7 +14,7 @@ ON CONFLICT DO NOTHING
 GO
 
 -- The change-notification registry (section 5.5).  smsdbmon drops
--- <Box>/<KeyValue>.<Extension> for each row the triggers record; a
+-- <Box>/<KeyValue>.<Extension> for each row the triggers record.  A
 -- notification whose consumer is not built yet is registered disabled.
 INSERT INTO DBMonNotifications (NotificationName, TableName, Actions, KeyColumn, Box, Extension, ZeroByte, Enabled) VALUES
     ('SyncNotif_WSyncMgr', 'Update_SyncStatus', 'U', 'SyncNow', 'wsyncmgr.box', 'SYN', 1, 1),
@@ -28,7 +28,7 @@ ON CONFLICT DO NOTHING
 GO
 
 -- State message topic types and states (section 2.6).  StateName is the
--- name DESIGN.md gives; StateDescription names the topic type and spells
+-- name DESIGN.md gives, StateDescription names the topic type and spells
 -- the state out.
 INSERT INTO SR_StateNames (TopicType, StateID, StateName, StateDescription) VALUES
     (300, 0, 'unknown', 'Deployment compliance (topic type 300): Compliance state unknown'),
@@ -90,9 +90,10 @@ INSERT INTO SR_StateNames (TopicType, StateID, StateName, StateDescription) VALU
 ON CONFLICT DO NOTHING
 GO
 
--- Status message texts (cmsite statmsg).  Component '' applies to every
--- component; %1..%10 are ISTR0..ISTR9; '~' is a line break.  Severity
--- I/W/E.  WCM, policypv and statesys add theirs in their own ranges.
+-- Status message texts (cmsite statmsg).  The empty Component applies to
+-- every component, %1..%10 are ISTR0..ISTR9, a tilde is a line break.
+-- Severity I, W or E.  WCM, policypv and statesys add theirs in their own
+-- ranges.
 INSERT INTO StatusMessageCatalog (MessageID, Component, Severity, MessageText) VALUES
     (500, '', 'I', 'This component started.'),
     (502, '', 'I', 'This component stopped.'),
@@ -121,18 +122,18 @@ INSERT INTO SR_SummaryTasks (TaskName, Enabled, RunInterval, RunNow) VALUES
 ON CONFLICT DO NOTHING
 GO
 
--- Component settings, defaults for every site (SiteCode ''); Value1 holds
--- strings, Value3 numbers.  Units: Log Max Size bytes.
+-- Component settings, defaults for every site (empty SiteCode).  Value1
+-- holds strings, Value3 numbers.  Units: Log Max Size bytes.
 -- SMS_WSUS_SYNC_MANAGER: Sync Schedule, Retry Interval and Maintenance
--- Interval minutes; Post Sync Wait seconds (the real product waits 120);
--- Expired Update Cleanup Age days; Sync Source 'MicrosoftUpdate' by default
+-- Interval minutes, Post Sync Wait seconds (the real product waits 120),
+-- Expired Update Cleanup Age days, Sync Source MicrosoftUpdate by default
 -- (Upstream Server names an upstream WSUS when another source is chosen).
 -- SMS_WSUS_CONFIGURATION_MANAGER: Check Interval minutes, Subscription Wait
 -- seconds.  SMS_DATABASE_NOTIFICATION_MONITOR: Polling Interval
 -- milliseconds, Batch Size rows.  SMS_POLICY_PROVIDER: Polling Interval
 -- seconds.  SMS_STATE_SYSTEM: Inbox Polling Interval, Inbox Pause (the real
--- product pauses 10) and Settle Time seconds; Min Missing Message Age and
--- Heartbeat Msg Interval minutes; Chunk Size files.
+-- product pauses 10) and Settle Time seconds, Min Missing Message Age and
+-- Heartbeat Msg Interval minutes, Chunk Size files.
 INSERT INTO SC_Component_Property (SiteCode, ComponentName, PropertyName, Value1, Value2, Value3) VALUES
     ('', 'SMS_WSUS_SYNC_MANAGER', 'Verbose Logging', NULL, NULL, 0),
     ('', 'SMS_WSUS_SYNC_MANAGER', 'SQL Tracing', NULL, NULL, 0),

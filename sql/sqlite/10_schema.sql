@@ -1,13 +1,15 @@
 -- 10_schema.sql (SQLite) - the tables of the lab site database and their
--- indexes, named after ConfigMgr's (DESIGN.md section 5).  The PostgreSQL
--- file of the same name holds the same tables with the same columns in the
--- same order.  Statements are separated by GO lines, one statement each;
--- everything is idempotent (IF NOT EXISTS).  No foreign keys: the sync
--- writes categories, updates and relations in whatever order WSUS returns
--- them; the indexes on the key columns make the joins cheap.
+-- indexes, named after the ConfigMgr site database (DESIGN.md section 5).
+-- The PostgreSQL file of the same name holds the same tables with the same
+-- columns in the same order.  Statements are separated by GO lines, one
+-- statement each, and everything is idempotent (IF NOT EXISTS).  Comments
+-- avoid semicolons, quotes, question marks and braces (see README.md).
 --
--- Conventions: times are UTC text 'YYYY-MM-DD HH:MM:SS' (DATETIME columns);
--- flags are INTEGER 0/1; identity keys are INTEGER PRIMARY KEY AUTOINCREMENT.
+-- No foreign keys: the sync writes categories, updates and relations in
+-- whatever order WSUS returns them.  The indexes on the key columns make
+-- the joins cheap.  Times are UTC text YYYY-MM-DD HH:MM:SS (DATETIME
+-- columns), flags are INTEGER 0/1, identity keys are INTEGER PRIMARY KEY
+-- AUTOINCREMENT.
 
 -- ===================================================================
 -- Schema version
@@ -23,8 +25,8 @@ GO
 -- 5.1 Site control
 -- ===================================================================
 
--- One row per site in the hierarchy; SiteType 'CAS', 'PRIMARY' or
--- 'SECONDARY'.  The C code inserts the site's own row (cmsite init).
+-- One row per site in the hierarchy, SiteType CAS, PRIMARY or SECONDARY.
+-- cmsite init inserts the row of the site it creates.
 CREATE TABLE IF NOT EXISTS SiteControl (
     SiteCode                VARCHAR(3) NOT NULL PRIMARY KEY,
     SiteName                VARCHAR(256),
@@ -43,7 +45,7 @@ GO
 
 -- The software update points of each site (the SUP role in the site
 -- control file).  The first installed (lowest InstallOrder) is the one
--- that syncs from upstream; the others are its replicas.  WCMConfigState:
+-- that syncs from upstream, the others are its replicas.  WCMConfigState:
 -- 0 WSUS_CONFIG_NONE, 1 PENDING, 2 SUCCESS, 3 FAILED, 4 SUBSCRIPTION_PENDING.
 CREATE TABLE IF NOT EXISTS SoftwareUpdatePoints (
     SUP_ID                  INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -72,9 +74,10 @@ GO
 CREATE UNIQUE INDEX IF NOT EXISTS UX_SoftwareUpdatePoints_Site_Server ON SoftwareUpdatePoints (SiteCode, ServerName)
 GO
 
--- Component settings.  SiteCode '' holds the default for every site; a row
--- with a real site code overrides it (the whole row).  Value1 is the
--- string value, Value3 the numeric value, Value2 a second string.
+-- Component settings.  A row with the empty site code holds the default
+-- for every site, a row with a real site code overrides it (the whole
+-- row).  Value1 is the string value, Value3 the numeric value, Value2 a
+-- second string.
 CREATE TABLE IF NOT EXISTS SC_Component_Property (
     SiteCode                VARCHAR(3) NOT NULL DEFAULT '',
     ComponentName           VARCHAR(128) NOT NULL,
@@ -92,7 +95,7 @@ GO
 -- ===================================================================
 
 -- An update source (a WSUS catalog a site syncs from).  ContentVersion is
--- the catalog version clients scan against; it must agree with
+-- the catalog version clients scan against.  It must agree with
 -- Update_SyncStatus and WSUSServerLocations (seed 003).
 CREATE TABLE IF NOT EXISTS CI_UpdateSources (
     UpdateSource_ID         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -111,11 +114,11 @@ GO
 CREATE UNIQUE INDEX IF NOT EXISTS UX_CI_UpdateSources_UniqueID ON CI_UpdateSources (UpdateSource_UniqueID)
 GO
 
--- The sync state of each site's update source.  SyncNow = 'SELF' or 'FULL'
--- asks for a sync (trigger SyncNotif_WSyncMgr); ContentVersion (the same
--- value as SyncCatalogVersion) going up drops {UpdateSource_UniqueID}.STN
--- (trigger UpdSyncStatus_iu).  LastSyncState is a status message ID
--- (6701 started ... 6702 done, 6703 failed).
+-- The sync state of the update source of each site.  SyncNow set to SELF
+-- or FULL asks for a sync (trigger SyncNotif_WSyncMgr).  A new
+-- ContentVersion (the same value as SyncCatalogVersion) drops
+-- <UpdateSource_UniqueID>.STN (trigger UpdSyncStatus_iu).  LastSyncState
+-- is a status message ID (6701 started ... 6702 done, 6703 failed).
 CREATE TABLE IF NOT EXISTS Update_SyncStatus (
     SiteCode                VARCHAR(3) NOT NULL,
     UpdateSource_ID         INTEGER NOT NULL,
@@ -159,8 +162,9 @@ GO
 
 -- Configuration items: CIType_ID 1 software update, 8 update bundle,
 -- 9 update group (authorization list).  SDMPackageDigest holds the
--- update's metadata XML.  CItemType_ID is a computed copy of CIType_ID so
--- that the documents' queries (seed 004: "WHERE CI.CItemType_ID = 9") run.
+-- metadata XML of the update.  CItemType_ID is a computed copy of
+-- CIType_ID so that the queries of the documents (seed 004, WHERE
+-- CI.CItemType_ID = 9) run.
 CREATE TABLE IF NOT EXISTS CI_ConfigurationItems (
     CI_ID                   INTEGER PRIMARY KEY AUTOINCREMENT,
     CI_UniqueID             VARCHAR(512) NOT NULL,
@@ -192,7 +196,8 @@ GO
 
 -- Update-specific properties of an update or bundle CI.  Severity is MSRC
 -- severity as ConfigMgr stores it (0 none, 2 low, 6 moderate, 8 important,
--- 10 critical); Size is the total size of the update's files in bytes.
+-- 10 critical).  Size is the total size of the files of the update, in
+-- bytes.
 CREATE TABLE IF NOT EXISTS CI_UpdateInfo (
     CI_ID                   INTEGER NOT NULL PRIMARY KEY,
     ArticleID               VARCHAR(64),
@@ -225,10 +230,10 @@ CREATE TABLE IF NOT EXISTS CI_LocalizedProperties (
 )
 GO
 
--- Categories: CategoryInstance_UniqueID 'Company:<guid>',
--- 'ProductFamily:<guid>', 'Product:<guid>', 'UpdateClassification:<guid>',
--- 'Locale:9'; CategoryTypeName 'Company', 'ProductFamily', 'Product',
--- 'UpdateClassification', 'Locale'.
+-- Categories: CategoryInstance_UniqueID Company:<guid>,
+-- ProductFamily:<guid>, Product:<guid>, UpdateClassification:<guid>,
+-- Locale:9, with CategoryTypeName Company, ProductFamily, Product,
+-- UpdateClassification, Locale.
 CREATE TABLE IF NOT EXISTS CI_CategoryInstances (
     CategoryInstanceID      INTEGER PRIMARY KEY AUTOINCREMENT,
     CategoryInstance_UniqueID VARCHAR(512) NOT NULL,
@@ -273,7 +278,7 @@ CREATE TABLE IF NOT EXISTS CI_UpdateCategorySubscription (
 )
 GO
 
--- Relations between CIs, with SMS_CIRelation's RelationType values:
+-- Relations between CIs, with the RelationType values of SMS_CIRelation:
 -- 1 Bundled (bundle -> its update, update group -> member update),
 -- 2 Required (update -> prerequisite), 6 Superseded (superseding update ->
 -- the update it supersedes).
@@ -317,7 +322,7 @@ GO
 CREATE UNIQUE INDEX IF NOT EXISTS UX_CI_Contents_UniqueID ON CI_Contents (Content_UniqueID)
 GO
 
--- ... its files (FileHash 'SHA1:<base64>') ...
+-- ... its files (FileHash SHA1:<base64>) ...
 CREATE TABLE IF NOT EXISTS CI_ContentFiles (
     File_ID                 INTEGER PRIMARY KEY AUTOINCREMENT,
     Content_ID              INTEGER NOT NULL,
@@ -358,8 +363,8 @@ GO
 CREATE INDEX IF NOT EXISTS IX_CI_ContentPackages_Content ON CI_ContentPackages (Content_ID)
 GO
 
--- Deployments (CI assignments), with the columns of the documents'
--- "insert into CI_CIAssignments" (seed 004, Deployment).
+-- Deployments (CI assignments), with the columns of the insert into
+-- CI_CIAssignments the documents show (seed 004, Deployment).
 CREATE TABLE IF NOT EXISTS CI_CIAssignments (
     AssignmentID            INTEGER PRIMARY KEY AUTOINCREMENT,
     Assignment_UniqueID     VARCHAR(64) NOT NULL,
@@ -431,7 +436,7 @@ GO
 -- 5.3 Policy
 -- ===================================================================
 
--- A policy body (PolicyID '{guid}', Version '40.00').
+-- A policy body (PolicyID a braced GUID, Version 40.00).
 CREATE TABLE IF NOT EXISTS Policy (
     PolicyID                VARCHAR(256) NOT NULL PRIMARY KEY,
     Version                 VARCHAR(32),
@@ -470,7 +475,7 @@ GO
 CREATE INDEX IF NOT EXISTS IX_PolicyAssignment_PolicyID ON PolicyAssignment (PolicyID)
 GO
 
--- Site settings turned into policy: SourceType 'UpdateSource', SourceID
+-- Site settings turned into policy: SourceType UpdateSource, SourceID
 -- the site code.
 CREATE TABLE IF NOT EXISTS SettingsPolicy (
     PolicyID                VARCHAR(256) NOT NULL,
@@ -492,7 +497,7 @@ GO
 -- ===================================================================
 
 -- Discovered systems (clients), keyed by ItemKey = ResourceID = MachineID
--- everywhere else; SMS_Unique_Identifier0 is the client ID 'GUID:...'.
+-- everywhere else.  SMS_Unique_Identifier0 is the client ID, GUID:<guid>.
 CREATE TABLE IF NOT EXISTS System_DISC (
     ItemKey                 INTEGER PRIMARY KEY AUTOINCREMENT,
     DiscArchKey             INTEGER NOT NULL DEFAULT 5,
@@ -610,7 +615,7 @@ GO
 CREATE INDEX IF NOT EXISTS IX_SR_CurrentState_Topic ON SR_CurrentState (TopicType, TopicID)
 GO
 
--- Gaps in a client's state message serial numbers.
+-- Gaps in the state message serial numbers of a client.
 CREATE TABLE IF NOT EXISTS SR_MissingMessageRanges (
     MachineID               INTEGER NOT NULL,
     StartSerial             BIGINT NOT NULL,
@@ -628,7 +633,7 @@ CREATE TABLE IF NOT EXISTS SR_ClientSerials (
 )
 GO
 
--- Summarization tasks (RunInterval in seconds; RunNow 1 asks for a run).
+-- Summarization tasks (RunInterval in seconds, RunNow 1 asks for a run).
 CREATE TABLE IF NOT EXISTS SR_SummaryTasks (
     TaskName                VARCHAR(128) NOT NULL PRIMARY KEY,
     Enabled                 INTEGER NOT NULL DEFAULT 1,
@@ -679,7 +684,7 @@ CREATE TABLE IF NOT EXISTS Update_GroupStatusSummary (
 )
 GO
 
--- Status messages: MessageType 256 milestone, 512 detail, 768 audit;
+-- Status messages: MessageType 256 milestone, 512 detail, 768 audit.
 -- Severity 0x40000000 (1073741824) information, 0x80000000 (2147483648)
 -- warning, 0xC0000000 (3221225472) error.  Time is UTC.
 CREATE TABLE IF NOT EXISTS StatusMessages (
@@ -729,8 +734,8 @@ CREATE TABLE IF NOT EXISTS StatusMessageAttributes (
 )
 GO
 
--- Message texts; Component '' applies to every component; %1..%10 stand
--- for ISTR0..ISTR9; '~' is a line break, as in the logs.
+-- Message texts.  The empty Component applies to every component, %1..%10
+-- stand for ISTR0..ISTR9, a tilde is a line break, as in the logs.
 CREATE TABLE IF NOT EXISTS StatusMessageCatalog (
     MessageID               INTEGER NOT NULL,
     Component               VARCHAR(64) NOT NULL DEFAULT '',
@@ -751,14 +756,14 @@ CREATE TABLE IF NOT EXISTS TableChangeNotifications (
     NotificationName        VARCHAR(128) NOT NULL,
     TableName               VARCHAR(128) NOT NULL,
     Action                  VARCHAR(10) NOT NULL,
-    KeyValue                VARCHAR(1024),
+    KeyValue                TEXT, -- unbounded: an odd key must not fail the change that fired the trigger; smsdbmon validates and reports it
     CreatedTime             DATETIME DEFAULT CURRENT_TIMESTAMP
 )
 GO
 
 -- The notification registry: what smsdbmon drops for each notification.
--- Actions: letters of I/U/D; Box: under <root>/inboxes, '/'-separated;
--- the file is <KeyValue>.<Extension>, empty when ZeroByte = 1.
+-- Actions: letters of I/U/D.  Box: under <root>/inboxes, with / between
+-- folders.  The file is <KeyValue>.<Extension>, empty when ZeroByte = 1.
 CREATE TABLE IF NOT EXISTS DBMonNotifications (
     NotificationName        VARCHAR(128) NOT NULL PRIMARY KEY,
     TableName               VARCHAR(128) NOT NULL,

@@ -1,8 +1,8 @@
 -- 20_views.sql (SQLite) - the views users and the daemons query, named
--- after ConfigMgr's (DESIGN.md section 5).  The SELECT text is the same as
--- in the PostgreSQL file; only the CREATE line differs.  One statement per
--- GO batch; CREATE VIEW IF NOT EXISTS keeps a second run a no-op (a changed
--- view needs a new schema version that drops it first).
+-- after the ConfigMgr views (DESIGN.md section 5).  The SELECT text is the
+-- same as in the PostgreSQL file, only the CREATE line differs.  One
+-- statement per GO batch.  CREATE VIEW IF NOT EXISTS keeps a second run a
+-- no-op (a changed view needs a new schema version that drops it first).
 --
 -- Localized text (titles, descriptions, category names) is taken in
 -- English: LocaleID 1033, else the neutral 9, else the lowest LocaleID.
@@ -11,15 +11,13 @@
 -- 5.1 Site control
 -- ===================================================================
 
--- Component settings as each site sees them: the site's own rows
--- (IsDefault 0), the defaults (SiteCode '') of the properties a site does
--- not override, repeated for every site in SiteControl (IsDefault 1), and
--- the default rows themselves under SiteCode ''.  So
---   SELECT Value3 FROM vSMS_SC_Component_Properties
---   WHERE SiteCode = 'CS1' AND ComponentName = 'SMS_WSUS_SYNC_MANAGER'
---     AND PropertyName = 'Sync Schedule'
--- returns the value in force.  Name repeats PropertyName (ConfigMgr's
--- column name).
+-- Component settings as each site sees them: the rows of the site itself
+-- (IsDefault 0), the defaults (empty SiteCode) of the properties a site
+-- does not override, repeated for every site in SiteControl (IsDefault 1),
+-- and the default rows themselves under the empty SiteCode.  So selecting
+-- Value3 with SiteCode CS1, ComponentName SMS_WSUS_SYNC_MANAGER and
+-- PropertyName Sync Schedule returns the value in force for site CS1.
+-- Name repeats PropertyName (the column name ConfigMgr uses).
 CREATE VIEW IF NOT EXISTS vSMS_SC_Component_Properties AS
 SELECT p.SiteCode, p.ComponentName, p.PropertyName, p.Value1, p.Value2, p.Value3,
        0 AS IsDefault, p.PropertyName AS Name
@@ -46,8 +44,8 @@ GO
 -- 5.2 Updates as configuration items
 -- ===================================================================
 
--- Software update point synchronization status (the console's "Software
--- Update Point Synchronization Status").
+-- Software update point synchronization status (Monitoring, Software
+-- Update Point Synchronization Status in the console).
 CREATE VIEW IF NOT EXISTS v_SUPSyncStatus AS
 SELECT ss.WSUSServerName, ss.WSUSSourceServer, ss.SiteCode,
        ss.UpdateSource_ID, us.UpdateSource_UniqueID,
@@ -108,9 +106,9 @@ SELECT ci.CI_ID, ci.CI_UniqueID, ci.CIType_ID, ci.ModelName,
  WHERE ci.CIType_ID IN (1, 8)
 GO
 
--- Every configuration item (updates, bundles, update groups), with
--- ConfigMgr's CItemType_ID (seed 004: "WHERE CItemType_ID = 9") and the
--- English display name and description.
+-- Every configuration item (updates, bundles, update groups), with the
+-- CItemType_ID of ConfigMgr (seed 004 selects WHERE CItemType_ID = 9) and
+-- the English display name and description.
 CREATE VIEW IF NOT EXISTS vSMS_ConfigurationItems AS
 SELECT ci.CI_ID, ci.CI_UniqueID, ci.CIType_ID, ci.CIType_ID AS CItemType_ID,
        ci.ModelName, ci.RevisionNumber, ci.CIVersion, ci.SDMPackageDigest,
@@ -142,7 +140,7 @@ GO
 -- 5.4 State and status
 -- ===================================================================
 
--- Discovered systems; ResourceID = System_DISC.ItemKey = MachineID.
+-- Discovered systems.  ResourceID = System_DISC.ItemKey = MachineID.
 CREATE VIEW IF NOT EXISTS v_R_System AS
 SELECT sd.ItemKey AS ResourceID, 5 AS ResourceType,
        sd.Active0, sd.Client0, sd.Client_Type0, sd.Client_Version0,
@@ -205,7 +203,7 @@ SELECT s.CI_ID, ui.ArticleID, ui.BulletinID,
   LEFT JOIN CI_UpdateInfo ui ON ui.CI_ID = s.CI_ID
 GO
 
--- Status messages, in ConfigMgr's column order.
+-- Status messages, columns in the order of the ConfigMgr view.
 CREATE VIEW IF NOT EXISTS v_StatusMessage AS
 SELECT sm.RecordID, sm.ModuleName, sm.Severity, sm.MessageID, sm.ReportFunction,
        sm.SuccessfulCount, sm.PerClient, sm.MessageType, sm.Win32Error, sm.Time,

@@ -44,8 +44,12 @@ rm -f "$root/inboxes/wsyncmgr.box/SELF.SYN"
 "$CMSITE" syncnow --root "$root" >/dev/null
 check "SELF.SYN again after the restart" wait_for 15 test -f "$root/inboxes/wsyncmgr.box/SELF.SYN"
 
+pid=$(cat "$root/run/smsdbmon.pid")
+sup=$(cat "$root/run/cmsite.pid")
 check "cmsite stop" "$CMSITE" stop --root "$root"
-check "smsdbmon stopped" wait_for 10 bash -c "! pgrep -f -- '--root $root' >/dev/null"
+check "smsdbmon stopped" wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
+check "supervisor stopped" wait_for 10 bash -c "! kill -0 $sup 2>/dev/null"
+check "pid files removed" test ! -e "$root/run/smsdbmon.pid" -a ! -e "$root/run/cmsite.pid"
 check "stop logged" log_has "$log" "SMS_DATABASE_NOTIFICATION_MONITOR stopped."
 msgs=$("$CMSITE" statmsg --root "$root" --id 502)
 check "component stopped status message" grep -q "This component stopped." <<<"$msgs"
