@@ -47,10 +47,9 @@ static int new_guid(char *buf, size_t len)
         return CM_EDB;
     b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
-    snprintf(buf, len,
-             "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    snprintf(buf, len, "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
     return 0;
 }
 
@@ -83,8 +82,8 @@ static int seed_site(db *d, const site_ini *ini)
                             ini->site_code, NULL, &n)) < 0)
         return ret;
     if (n == 0) {
-        const char *p[] = {ini->site_code, ini->site_name, ini->site_type,     ini->parent_site,
-                           ini->server_name, ini->root,    buildno, NULL};
+        const char *p[] = {ini->site_code,   ini->site_name, ini->site_type, ini->parent_site,
+                           ini->server_name, ini->root,      buildno,        NULL};
         if ((ret = exec_text(d,
                              "INSERT INTO SiteControl (SiteCode, SiteName, SiteType, "
                              "ParentSiteCode, ServerName, InstallDir, BuildNumber) VALUES (?, ?, "
@@ -105,8 +104,9 @@ static int seed_site(db *d, const site_ini *ini)
                              p, NULL)) < 0)
             return ret;
     }
-    if ((ret = db_query_int(d, "SELECT MIN(UpdateSource_ID) FROM CI_UpdateSources WHERE "
-                               "SourceSite = ?",
+    if ((ret = db_query_int(d,
+                            "SELECT MIN(UpdateSource_ID) FROM CI_UpdateSources WHERE "
+                            "SourceSite = ?",
                             ini->site_code, NULL, &src_id)) < 0 &&
         ret != CM_ENOTFOUND)
         return ret;
@@ -175,12 +175,15 @@ static void usage(FILE *f)
 
 int cmd_init(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"root", required_argument, NULL, 'r'},   {"db", required_argument, NULL, 'd'},
-        {"site", required_argument, NULL, 's'},   {"server", required_argument, NULL, 'S'},
-        {"name", required_argument, NULL, 'n'},   {"type", required_argument, NULL, 't'},
-        {"parent", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
+                                         {"db", required_argument, NULL, 'd'},
+                                         {"site", required_argument, NULL, 's'},
+                                         {"server", required_argument, NULL, 'S'},
+                                         {"name", required_argument, NULL, 'n'},
+                                         {"type", required_argument, NULL, 't'},
+                                         {"parent", required_argument, NULL, 'p'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *root = NULL, *conn = NULL, *code = "CS1", *server = NULL, *name = NULL,
                *type = "PRIMARY", *parent = "";
     char abs[PATH_MAX], path[PATH_MAX + 64], host[256], err[512];
@@ -192,15 +195,33 @@ int cmd_init(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "r:d:s:S:n:t:p:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'r': root = optarg; break;
-        case 'd': conn = optarg; break;
-        case 's': code = optarg; break;
-        case 'S': server = optarg; break;
-        case 'n': name = optarg; break;
-        case 't': type = optarg; break;
-        case 'p': parent = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'r':
+            root = optarg;
+            break;
+        case 'd':
+            conn = optarg;
+            break;
+        case 's':
+            code = optarg;
+            break;
+        case 'S':
+            server = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 't':
+            type = optarg;
+            break;
+        case 'p':
+            parent = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind != argc) {
@@ -234,8 +255,8 @@ int cmd_init(int argc, char **argv)
     if (access(path, F_OK) == 0) {
         /* An existing site keeps its settings; init only completes it. */
         if (config_load_ini(abs, &ini, &line, err, sizeof err) < 0) {
-            fprintf(stderr, "cmsite: %s%s%.0d: %s\nFix or remove it, then run init again.\n",
-                    path, line ? " line " : "", line, err);
+            fprintf(stderr, "cmsite: %s%s%.0d: %s\nFix or remove it, then run init again.\n", path,
+                    line ? " line " : "", line, err);
             return 2;
         }
         if (conn && strcmp(conn, ini.connection) != 0) {
@@ -265,8 +286,8 @@ int cmd_init(int argc, char **argv)
         if (conn)
             snprintf(ini.connection, sizeof ini.connection, "%s", conn);
         else
-            snprintf(ini.connection, sizeof ini.connection, "Driver=SQLite3;Database=%s/data/site.db",
-                     abs);
+            snprintf(ini.connection, sizeof ini.connection,
+                     "Driver=SQLite3;Database=%s/data/site.db", abs);
         ini.log_max_size = 2560000;
         if ((ret = config_write_ini(&ini, 0)) < 0) {
             fprintf(stderr, "cmsite: cannot write %s: %s\n", path, cm_strerror(ret));

@@ -53,8 +53,9 @@ int cmsite_open(const char *root, site_ini *ini, db **d)
         if (line)
             fprintf(stderr, "cmsite: %s/site.ini line %d: %s\n", root, line, err);
         else
-            fprintf(stderr, "cmsite: %s/site.ini: %s. Create a site with `cmsite init --root %s`.\n",
-                    root, err, root);
+            fprintf(stderr,
+                    "cmsite: %s/site.ini: %s. Create a site with `cmsite init --root %s`.\n", root,
+                    err, root);
         return 2;
     }
     ret = db_open(d, ini->connection);

@@ -52,7 +52,9 @@ int cmsite_print_statmsgs(db *d, const char *component, long long id, long long 
         for (int k = 0; k < STATMSG_MAX_INSSTRS; k++)
             free(vals[k]);
         snprintf(line, sizeof line, "%s  %-5s %s  %s  %s  %lld  %s", db_col_text(st, 1),
-                 sev == 0xC0000000LL ? "Error" : sev == 0x80000000LL ? "Warn" : "Info",
+                 sev == 0xC0000000LL   ? "Error"
+                 : sev == 0x80000000LL ? "Warn"
+                                       : "Info",
                  db_col_text(st, 4), db_col_text(st, 2), db_col_text(st, 3), db_col_int(st, 5),
                  text);
         if (n == cap) {
@@ -75,12 +77,10 @@ int cmsite_print_statmsgs(db *d, const char *component, long long id, long long 
 
 int cmd_statmsg(int argc, char **argv)
 {
-    static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
-                                         {"component", required_argument, NULL, 'c'},
-                                         {"id", required_argument, NULL, 'i'},
-                                         {"limit", required_argument, NULL, 'n'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"root", required_argument, NULL, 'r'}, {"component", required_argument, NULL, 'c'},
+        {"id", required_argument, NULL, 'i'},   {"limit", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     const char *root = NULL, *comp = NULL;
     long long id = 0, limit = 50;
     int c, ret;

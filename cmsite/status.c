@@ -114,8 +114,8 @@ int cmd_status(int argc, char **argv)
         struct stat st;
         snprintf(path, sizeof path, "%s/run/%s.pid", root, components[i].prog);
         if (cmsite_running(root, components[i].prog, &pid))
-            printf("  %-10s %-36s running (pid %ld)\n", components[i].prog,
-                   components[i].component, pid);
+            printf("  %-10s %-36s running (pid %ld)\n", components[i].prog, components[i].component,
+                   pid);
         else
             printf("  %-10s %-36s %s\n", components[i].prog, components[i].component,
                    stat(path, &st) == 0 ? "stopped" : "not running");

@@ -36,7 +36,7 @@ static const struct {
     const char *prog;
     const char *folder;
 } daemons[] = {
-    {"smsdbmon", "dbmon"}, {"wsusd", "wsus"},         {"wcm", "wcm"},
+    {"smsdbmon", "dbmon"},    {"wsusd", "wsus"},        {"wcm", "wcm"},
     {"wsyncmgr", "wsyncmgr"}, {"policypv", "policypv"}, {"statesys", "statesys"},
 };
 #define NDAEMONS (sizeof daemons / sizeof daemons[0])
@@ -219,8 +219,8 @@ static int supervise(const site_ini *ini)
     }
     snprintf(path, sizeof path, "%s/logs/smsexec.log", ini->root);
     log_open(path, "SMS_EXECUTIVE", ini->log_max_size);
-    log_msg("SMS_EXECUTIVE started for site %s on %s (pid %ld).", ini->site_code,
-            ini->server_name, (long)getpid());
+    log_msg("SMS_EXECUTIVE started for site %s on %s (pid %ld).", ini->site_code, ini->server_name,
+            (long)getpid());
 
     sup.loop = uv_default_loop();
     for (size_t i = 0; i < NDAEMONS; i++) {
@@ -288,8 +288,8 @@ int cmd_start(int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (!realpath(root, abs)) {
-        fprintf(stderr, "cmsite: no site at %s: create one with `cmsite init --root %s`.\n",
-                root, root);
+        fprintf(stderr, "cmsite: no site at %s: create one with `cmsite init --root %s`.\n", root,
+                root);
         return 2;
     }
     if (config_load_ini(abs, &ini, &line, err, sizeof err) < 0) {

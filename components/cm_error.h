@@ -10,14 +10,14 @@
 #define CM_ERROR_H
 
 enum {
-    CM_EDB = -10001,      /* the database rejected a statement */
-    CM_EDBCONN = -10002,  /* the connection to the database is gone */
-    CM_EPARSE = -10003,   /* malformed input (file, setting, message) */
-    CM_ENAME = -10004,    /* a name that fails validation (file, box, key) */
-    CM_ENOTFOUND = -10005,/* a row, setting or box that does not exist */
-    CM_ELOCKED = -10006,  /* another process holds the lock */
-    CM_ETOOBIG = -10007,  /* input over its size cap */
-    CM_ERANGE = -10008    /* a value out of its allowed range */
+    CM_EDB = -10001,       /* the database rejected a statement */
+    CM_EDBCONN = -10002,   /* the connection to the database is gone */
+    CM_EPARSE = -10003,    /* malformed input (file, setting, message) */
+    CM_ENAME = -10004,     /* a name that fails validation (file, box, key) */
+    CM_ENOTFOUND = -10005, /* a row, setting or box that does not exist */
+    CM_ELOCKED = -10006,   /* another process holds the lock */
+    CM_ETOOBIG = -10007,   /* input over its size cap */
+    CM_ERANGE = -10008     /* a value out of its allowed range */
 };
 
 /* Text for a code returned by any components/ function. */

@@ -114,7 +114,7 @@ int config_load_ini(const char *root, site_ini *out, int *errline, char *errbuf,
             snprintf(errbuf, errlen, "syntax error");
         return CM_EPARSE;
     }
-    const char *missing = !out->site_code[0]    ? "[site] code"
+    const char *missing = !out->site_code[0]     ? "[site] code"
                           : !out->server_name[0] ? "[site] server"
                           : !out->connection[0]  ? "[database] connection"
                                                  : NULL;

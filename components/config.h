@@ -16,14 +16,14 @@
 #include "db.h"
 
 typedef struct site_ini {
-    char root[PATH_MAX];      /* the folder that holds site.ini */
-    char site_code[8];        /* e.g. CS1 */
+    char root[PATH_MAX]; /* the folder that holds site.ini */
+    char site_code[8];   /* e.g. CS1 */
     char site_name[128];
-    char site_type[16];       /* CAS, PRIMARY or SECONDARY */
-    char parent_site[8];      /* empty for a top-level site */
-    char server_name[256];    /* the site server's FQDN as logs and status messages show it */
-    char connection[2048];    /* ODBC connection string or DSN */
-    long log_max_size;        /* bytes; 0 = the default */
+    char site_type[16];    /* CAS, PRIMARY or SECONDARY */
+    char parent_site[8];   /* empty for a top-level site */
+    char server_name[256]; /* the site server's FQDN as logs and status messages show it */
+    char connection[2048]; /* ODBC connection string or DSN */
+    long log_max_size;     /* bytes; 0 = the default */
 } site_ini;
 
 /*

@@ -111,8 +111,7 @@ int daemon_statmsg(daemon_ctx *ctx, int id, char sev, char lev, const char *istr
                    const char *istr1, const char *istr2, const char *istr3)
 {
     statmsg m;
-    statmsg_init(&m, id, sev, lev, ctx->spec->component, ctx->ini.server_name,
-                 ctx->ini.site_code);
+    statmsg_init(&m, id, sev, lev, ctx->spec->component, ctx->ini.server_name, ctx->ini.site_code);
     m.istr[0] = istr0;
     m.istr[1] = istr1;
     m.istr[2] = istr2;
@@ -354,8 +353,7 @@ static void on_db_up(daemon_ctx *ctx)
         uv_timer_start(&ctx->rescan_timer, rescan_cb,
                        (uint64_t)(ctx->spec->rescan_ms ? ctx->spec->rescan_ms : 60000),
                        (uint64_t)(ctx->spec->rescan_ms ? ctx->spec->rescan_ms : 60000));
-        uv_timer_start(&ctx->settings_timer, settings_cb, SETTINGS_REFRESH_MS,
-                       SETTINGS_REFRESH_MS);
+        uv_timer_start(&ctx->settings_timer, settings_cb, SETTINGS_REFRESH_MS, SETTINGS_REFRESH_MS);
     } else {
         log_msg("Reconnected to the site database.");
         if (ctx->spec->db_reconnected)
@@ -515,12 +513,12 @@ static int setup_settings(daemon_ctx *ctx)
     ctx->settings = calloc(ctx->nsettings, sizeof *ctx->settings);
     if (!ctx->settings)
         return -ENOMEM;
-    ctx->settings[0] = (config_setting){"Verbose Logging", CONFIG_INT, 0, NULL, &ctx->verbose,
-                                        NULL, 0};
-    ctx->settings[1] = (config_setting){"SQL Tracing", CONFIG_INT, 0, NULL, &ctx->sqltrace, NULL,
-                                        0};
-    ctx->settings[2] = (config_setting){"Log Max Size", CONFIG_INT, LOG_DEFAULT_MAX_SIZE, NULL,
-                                        &ctx->log_max, NULL, 0};
+    ctx->settings[0] =
+        (config_setting){"Verbose Logging", CONFIG_INT, 0, NULL, &ctx->verbose, NULL, 0};
+    ctx->settings[1] =
+        (config_setting){"SQL Tracing", CONFIG_INT, 0, NULL, &ctx->sqltrace, NULL, 0};
+    ctx->settings[2] = (config_setting){
+        "Log Max Size", CONFIG_INT, LOG_DEFAULT_MAX_SIZE, NULL, &ctx->log_max, NULL, 0};
     for (size_t i = 0; i < spec->nsettings; i++)
         ctx->settings[STD_SETTINGS + i] = spec->settings[i];
     config_defaults(ctx->settings, ctx->nsettings);

@@ -51,9 +51,9 @@ typedef struct daemon_spec {
     size_t nsettings;
     const daemon_inbox_spec *inboxes;
     size_t ninboxes;
-    long long rescan_ms;   /* periodic rescan of the inboxes; 0 = 60 s */
-    int (*start)(daemon_ctx *ctx);         /* after the database is up; may add timers */
-    void (*stop)(daemon_ctx *ctx);         /* before the loop closes */
+    long long rescan_ms;           /* periodic rescan of the inboxes; 0 = 60 s */
+    int (*start)(daemon_ctx *ctx); /* after the database is up; may add timers */
+    void (*stop)(daemon_ctx *ctx); /* before the loop closes */
     void (*settings_changed)(daemon_ctx *ctx);
     void (*db_reconnected)(daemon_ctx *ctx); /* after a lost connection came back */
     void *ud;

@@ -281,8 +281,8 @@ int db_begin(db *d)
     if (ret < 0)
         return ret;
     db_traced(d, "BEGIN TRANSACTION");
-    if (!SQL_SUCCEEDED(SQLSetConnectAttr(d->dbc, SQL_ATTR_AUTOCOMMIT,
-                                         (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0)))
+    if (!SQL_SUCCEEDED(
+            SQLSetConnectAttr(d->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0)))
         return db_diag(d, SQL_HANDLE_DBC, d->dbc, "BEGIN");
     d->in_tx = 1;
     return 0;

@@ -20,12 +20,12 @@
 #define INBOX_MAX_PATTERNS 8
 
 typedef struct inbox_box {
-    char name[128];     /* path under <root>/inboxes, '/' separated: "auth/statesys.box/incoming" */
-    char owner[64];     /* daemon that reads it ("wsyncmgr"), or a description */
+    char name[128]; /* path under <root>/inboxes, '/' separated: "auth/statesys.box/incoming" */
+    char owner[64]; /* daemon that reads it ("wsyncmgr"), or a description */
     char patterns[INBOX_MAX_PATTERNS][64]; /* fnmatch patterns, matched case-insensitively */
     int npatterns;
-    long max_size;      /* bytes; a larger file is rejected */
-    int claims;         /* 1: the reader claims files into the process folder first */
+    long max_size;         /* bytes; a larger file is rejected */
+    int claims;            /* 1: the reader claims files into the process folder first */
     char process_dir[128]; /* under <root>/inboxes; default "<name>/process" */
     char corrupt_dir[128]; /* under <root>/inboxes; default "<name>/corrupt" */
     char description[256];

@@ -32,15 +32,15 @@ typedef struct statmsg_attr {
 } statmsg_attr;
 
 typedef struct statmsg {
-    int id;                 /* MessageID, e.g. 6701 */
-    char sev;               /* 'I', 'W' or 'E' */
-    char lev;               /* 'M' milestone, 'D' detail, 'A' audit */
-    const char *component;  /* e.g. SMS_WSUS_SYNC_MANAGER */
-    const char *machine;    /* SYS=, the site server's name */
-    const char *site;       /* SITE=, the site code */
+    int id;                /* MessageID, e.g. 6701 */
+    char sev;              /* 'I', 'W' or 'E' */
+    char lev;              /* 'M' milestone, 'D' detail, 'A' audit */
+    const char *component; /* e.g. SMS_WSUS_SYNC_MANAGER */
+    const char *machine;   /* SYS=, the site server's name */
+    const char *site;      /* SITE=, the site code */
     long pid;
     long tid;
-    struct timespec time;   /* UTC time of the event */
+    struct timespec time;                  /* UTC time of the event */
     const char *istr[STATMSG_MAX_INSSTRS]; /* NULL reads as "" */
     int nattrs;
     statmsg_attr attrs[STATMSG_MAX_ATTRS];
@@ -77,8 +77,8 @@ int statmsg_report(db *d, const statmsg *m);
  * The message text from the catalogue (StatusMessageCatalog) with %1..%10
  * replaced by the insertion strings; used by cmsite statmsg.
  */
-int statmsg_render(db *d, int message_id, const char *const istr[STATMSG_MAX_INSSTRS],
-                   char *buf, size_t len);
+int statmsg_render(db *d, int message_id, const char *const istr[STATMSG_MAX_INSSTRS], char *buf,
+                   size_t len);
 
 /* The same, preferring the component's own text for the ID over the generic one. */
 int statmsg_render_component(db *d, int message_id, const char *component,

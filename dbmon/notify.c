@@ -25,8 +25,8 @@ typedef struct note_row {
     long long id;
     char *name, *table, *action, *key, *box, *ext;
     int registered, zero_byte, enabled;
-    int group;  /* index of the first row with the same notification and key */
-    int done;   /* handled: delete the row */
+    int group; /* index of the first row with the same notification and key */
+    int done;  /* handled: delete the row */
 } note_row;
 
 static void rows_free(note_row *rows, size_t n)
@@ -174,8 +174,8 @@ static int handle_group(dbmon *m, note_row *rows, size_t n, size_t first)
     key_for_log(r->key, keylog, sizeof keylog);
 
     if (!r->registered) {
-        log_msg("Notification %s is not registered in DBMonNotifications; ignored [%lld]",
-                r->name, last_id);
+        log_msg("Notification %s is not registered in DBMonNotifications; ignored [%lld]", r->name,
+                last_id);
         return 0;
     }
     if (!r->enabled) {

@@ -34,7 +34,6 @@ struct dbmon {
 int dbmon_poll(dbmon *m);
 
 /* The file name for a notification key and extension, validated for the box. */
-int dbmon_file_name(const inbox_box *box, const char *key, const char *ext, char *buf,
-                    size_t len);
+int dbmon_file_name(const inbox_box *box, const char *key, const char *ext, char *buf, size_t len);
 
 #endif

@@ -68,7 +68,7 @@ static void test_ini_corrupt(void **state)
         {"[site]\ncode = CS1\nserver = s\n[database]\nconnection = x\n[logs]\nmax_size = -5\n", 7},
         {"[site]\ncode = CS1\nserver = s\nthis line is garbage\n[database]\nconnection = x\n", 4},
         {"[site\ncode = CS1\n", 1},
-        {"[site]\ncode = CS1\nserver = s\n", 0},  /* no connection */
+        {"[site]\ncode = CS1\nserver = s\n", 0}, /* no connection */
         {"\x01\x02\xff\xfe binary junk\n", 1},
         {"", 0},
     };
@@ -119,9 +119,8 @@ static void test_settings(void **state)
     assert_string_equal(lang, "fallback");
     assert_int_equal(changed, 1);
     /* A site row overrides the default, and a re-read sees it without restart. */
-    assert_int_equal(config_set(d, "TST", "SMS_DATABASE_NOTIFICATION_MONITOR", "Polling Interval",
-                                NULL, 25),
-                     0);
+    assert_int_equal(
+        config_set(d, "TST", "SMS_DATABASE_NOTIFICATION_MONITOR", "Polling Interval", NULL, 25), 0);
     assert_int_equal(config_refresh(d, "TST", "SMS_DATABASE_NOTIFICATION_MONITOR", s, 3, &changed),
                      0);
     assert_int_equal(poll, 25);
@@ -135,9 +134,8 @@ static void test_settings(void **state)
     assert_int_equal(config_refresh(d, "XYZ", "SMS_DATABASE_NOTIFICATION_MONITOR", o, 1, NULL), 0);
     assert_int_equal(other, 100);
     /* Updating an existing row works too; deleting it brings the default back. */
-    assert_int_equal(config_set(d, "TST", "SMS_DATABASE_NOTIFICATION_MONITOR", "Polling Interval",
-                                NULL, 30),
-                     0);
+    assert_int_equal(
+        config_set(d, "TST", "SMS_DATABASE_NOTIFICATION_MONITOR", "Polling Interval", NULL, 30), 0);
     assert_int_equal(config_refresh(d, "TST", "SMS_DATABASE_NOTIFICATION_MONITOR", s, 3, NULL), 0);
     assert_int_equal(poll, 30);
     db_exec(d, "DELETE FROM SC_Component_Property WHERE SiteCode = 'TST'");

@@ -161,7 +161,8 @@ static void test_syncnow_drops_self_syn(void **state)
     assert_int_equal(pending(f), 0);
     char *log = read_all(f->logpath);
     assert_non_null(log);
-    assert_non_null(strstr(log, "RCV: UPDATE on Update_SyncStatus for SyncNotif_WSyncMgr [SELF ]["));
+    assert_non_null(
+        strstr(log, "RCV: UPDATE on Update_SyncStatus for SyncNotif_WSyncMgr [SELF ]["));
     char want[600];
     snprintf(want, sizeof want, "SND: Dropped %s [", path);
     assert_non_null(strstr(log, want));
@@ -197,7 +198,7 @@ static void test_stn_nonzero_and_coalescing(void **state)
     assert_null(strstr(p + 1, ".STN (non-zero) ["));
     int rcv = 0;
     for (const char *q = log; (q = strstr(q, "RCV: UPDATE on Update_SyncStatus for "
-                                               "UpdSyncStatus_iu")) != NULL;
+                                             "UpdSyncStatus_iu")) != NULL;
          q++)
         rcv++;
     assert_int_equal(rcv, 3);

@@ -80,8 +80,7 @@ static void test_tables_and_views_exist(void **state)
         "PolicyAssignment", "SettingsPolicy", "System_DISC", "SR_StateNames",
         "Update_ComplianceStatus", "Update_ScanStatus", "SR_MissingMessageRanges",
         "SR_SummaryTasks", "StatusMessages", "StatusMessageInsStrs", "StatusMessageAttributes",
-        "StatusMessageCatalog", "TableChangeNotifications", "DBMonNotifications",
-        "SchemaVersion",
+        "StatusMessageCatalog", "TableChangeNotifications", "DBMonNotifications", "SchemaVersion",
         /* views */
         "v_SUPSyncStatus", "vSMS_SC_Component_Properties", "v_UpdateInfo", "v_UpdateCIs",
         "vSMS_ConfigurationItems", "v_CICategories_All", "v_R_System", "v_StateNames",
@@ -120,8 +119,7 @@ static void test_seed_data(void **state)
                          1);
     }
     assert_int_equal(q(f->d, "SELECT COUNT(*) FROM DBMonNotifications", NULL), 7);
-    assert_int_equal(q(f->d,
-                       "SELECT ZeroByte FROM DBMonNotifications WHERE NotificationName = ?",
+    assert_int_equal(q(f->d, "SELECT ZeroByte FROM DBMonNotifications WHERE NotificationName = ?",
                        "UpdSyncStatus_iu"),
                      0);
     assert_int_equal(q(f->d, "SELECT COUNT(*) FROM SR_SummaryTasks", NULL), 5);
@@ -153,8 +151,9 @@ static void test_notification_triggers(void **state)
     assert_int_equal(db_bind_text(s, 1, guid), 0);
     assert_int_equal(db_step(s), 0);
     db_finalize(s);
-    long long src = q(d, "SELECT UpdateSource_ID FROM CI_UpdateSources WHERE UpdateSource_UniqueID "
-                         "= ?",
+    long long src = q(d,
+                      "SELECT UpdateSource_ID FROM CI_UpdateSources WHERE UpdateSource_UniqueID "
+                      "= ?",
                       guid);
     char sql[512];
     snprintf(sql, sizeof sql,
