@@ -71,44 +71,45 @@ done:
     return ret < 0 ? ret : 0;
 }
 
+/*
+ * Insert a row unless count_sql (same parameters, or the first nparams of
+ * them) already finds one, so that init can run again on an existing site.
+ */
+static int ensure_row(db *d, const char *count_sql, int nparams, const char *insert_sql,
+                      const char *const *params)
+{
+    long long n = 0;
+    int ret = db_query_int(d, count_sql, params[0], nparams > 1 ? params[1] : NULL, &n);
+    if (ret < 0)
+        return ret;
+    return n ? 0 : exec_text(d, insert_sql, params, NULL);
+}
+
 /* The site's own rows, each inserted only when missing. */
 static int seed_site(db *d, const site_ini *ini)
 {
-    char guid[64], url[512], buildno[16] = "9135";
-    long long n = 0, src_id = 0;
+    char guid[64], url[512], src[32], buildno[16] = "9135";
+    long long src_id = 0;
     int ret;
 
-    if ((ret = db_query_int(d, "SELECT COUNT(*) FROM SiteControl WHERE SiteCode = ?",
-                            ini->site_code, NULL, &n)) < 0)
+    const char *site[] = {ini->site_code,   ini->site_name, ini->site_type, ini->parent_site,
+                          ini->server_name, ini->root,      buildno,        NULL};
+    if ((ret = ensure_row(d, "SELECT COUNT(*) FROM SiteControl WHERE SiteCode = ?", 1,
+                          "INSERT INTO SiteControl (SiteCode, SiteName, SiteType, ParentSiteCode, "
+                          "ServerName, InstallDir, BuildNumber) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          site)) < 0)
         return ret;
-    if (n == 0) {
-        const char *p[] = {ini->site_code,   ini->site_name, ini->site_type, ini->parent_site,
-                           ini->server_name, ini->root,      buildno,        NULL};
-        if ((ret = exec_text(d,
-                             "INSERT INTO SiteControl (SiteCode, SiteName, SiteType, "
-                             "ParentSiteCode, ServerName, InstallDir, BuildNumber) VALUES (?, ?, "
-                             "?, ?, ?, ?, ?)",
-                             p, NULL)) < 0)
-            return ret;
-    }
-    if ((ret = db_query_int(d, "SELECT COUNT(*) FROM SoftwareUpdatePoints WHERE SiteCode = ?",
-                            ini->site_code, NULL, &n)) < 0)
+    /* The first SUP is the site server itself, on WSUS's default ports. */
+    const char *sup[] = {ini->site_code, ini->server_name, NULL};
+    if ((ret = ensure_row(d, "SELECT COUNT(*) FROM SoftwareUpdatePoints WHERE SiteCode = ?", 1,
+                          "INSERT INTO SoftwareUpdatePoints (SiteCode, ServerName, PortNumber, "
+                          "SSLPortNumber, UseSSL, IsInternetFacing, InstallOrder) VALUES (?, ?, "
+                          "8530, 8531, 0, 0, 1)",
+                          sup)) < 0)
         return ret;
-    if (n == 0) {
-        /* The first SUP is the site server itself, on WSUS's default ports. */
-        const char *p[] = {ini->site_code, ini->server_name, NULL};
-        if ((ret = exec_text(d,
-                             "INSERT INTO SoftwareUpdatePoints (SiteCode, ServerName, PortNumber, "
-                             "SSLPortNumber, UseSSL, IsInternetFacing, InstallOrder) VALUES (?, ?, "
-                             "8530, 8531, 0, 0, 1)",
-                             p, NULL)) < 0)
-            return ret;
-    }
-    if ((ret = db_query_int(d,
-                            "SELECT MIN(UpdateSource_ID) FROM CI_UpdateSources WHERE "
-                            "SourceSite = ?",
-                            ini->site_code, NULL, &src_id)) < 0 &&
-        ret != CM_ENOTFOUND)
+    ret = db_query_int(d, "SELECT MIN(UpdateSource_ID) FROM CI_UpdateSources WHERE SourceSite = ?",
+                       ini->site_code, NULL, &src_id);
+    if (ret < 0 && ret != CM_ENOTFOUND)
         return ret;
     if (src_id == 0) {
         if ((ret = new_guid(guid, sizeof guid)) < 0)
@@ -118,47 +119,34 @@ static int seed_site(db *d, const site_ini *ini)
                              "INSERT INTO CI_UpdateSources (UpdateSource_UniqueID, "
                              "UpdateSourceName, UpdateSourceDescription, SourceSite, ScanMethod) "
                              "VALUES (?, 'WSUS Enterprise Server', 'Microsoft Update', ?, 'WUA')",
-                             p, NULL)) < 0)
-            return ret;
-        if ((ret = db_query_int(d,
+                             p, NULL)) < 0 ||
+            (ret = db_query_int(d,
                                 "SELECT UpdateSource_ID FROM CI_UpdateSources WHERE "
                                 "UpdateSource_UniqueID = ?",
                                 guid, NULL, &src_id)) < 0)
             return ret;
     }
-    char src[32];
     snprintf(src, sizeof src, "%lld", src_id);
-    if ((ret = db_query_int(d,
-                            "SELECT COUNT(*) FROM Update_SyncStatus WHERE SiteCode = ? AND "
-                            "UpdateSource_ID = CAST(? AS INTEGER)",
-                            ini->site_code, src, &n)) < 0)
+    snprintf(url, sizeof url, "http://%s:8530", ini->server_name);
+    const char *status[] = {ini->site_code, src, ini->server_name, NULL};
+    if ((ret = ensure_row(d,
+                          "SELECT COUNT(*) FROM Update_SyncStatus WHERE SiteCode = ? AND "
+                          "UpdateSource_ID = CAST(? AS INTEGER)",
+                          2,
+                          "INSERT INTO Update_SyncStatus (SiteCode, UpdateSource_ID, "
+                          "WSUSServerName, WSUSSourceServer, ContentVersion, SyncCatalogVersion) "
+                          "VALUES (?, CAST(? AS INTEGER), ?, 'Microsoft Update', 0, 0)",
+                          status)) < 0)
         return ret;
-    if (n == 0) {
-        const char *p[] = {ini->site_code, src, ini->server_name, NULL};
-        if ((ret = exec_text(d,
-                             "INSERT INTO Update_SyncStatus (SiteCode, UpdateSource_ID, "
-                             "WSUSServerName, WSUSSourceServer, ContentVersion, "
-                             "SyncCatalogVersion) VALUES (?, CAST(? AS INTEGER), ?, "
-                             "'Microsoft Update', 0, 0)",
-                             p, NULL)) < 0)
-            return ret;
-    }
-    if ((ret = db_query_int(d,
-                            "SELECT COUNT(*) FROM WSUSServerLocations WHERE SiteCode = ? AND "
-                            "UpdateSource_ID = CAST(? AS INTEGER)",
-                            ini->site_code, src, &n)) < 0)
-        return ret;
-    if (n == 0) {
-        snprintf(url, sizeof url, "http://%s:8530", ini->server_name);
-        const char *p[] = {src, ini->site_code, ini->server_name, url, NULL};
-        if ((ret = exec_text(d,
-                             "INSERT INTO WSUSServerLocations (UpdateSource_ID, SiteCode, "
-                             "ServerName, WSUSURL, ContentVersion, IsInternetFacing) VALUES "
-                             "(CAST(? AS INTEGER), ?, ?, ?, 0, 0)",
-                             p, NULL)) < 0)
-            return ret;
-    }
-    return 0;
+    const char *loc[] = {ini->site_code, src, ini->server_name, url, NULL};
+    return ensure_row(d,
+                      "SELECT COUNT(*) FROM WSUSServerLocations WHERE SiteCode = ? AND "
+                      "UpdateSource_ID = CAST(? AS INTEGER)",
+                      2,
+                      "INSERT INTO WSUSServerLocations (SiteCode, UpdateSource_ID, ServerName, "
+                      "WSUSURL, ContentVersion, IsInternetFacing) VALUES (?, CAST(? AS INTEGER), "
+                      "?, ?, 0, 0)",
+                      loc);
 }
 
 static void usage(FILE *f)

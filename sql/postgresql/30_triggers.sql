@@ -86,7 +86,7 @@ CREATE OR REPLACE FUNCTION fn_SubNotify_iu_WCM() RETURNS trigger
 -- smsdbmon drops <CategoryInstanceID>.CSB in WSUSMgr.box for WCM.
 LANGUAGE plpgsql AS $$
 DECLARE
-    k VARCHAR(1024);
+    k TEXT;
 BEGIN
     IF EXISTS (SELECT 1 FROM DBMonNotifications
                WHERE NotificationName = 'SubNotify_iu_WCM' AND Enabled = 1) THEN
@@ -118,7 +118,7 @@ CREATE OR REPLACE FUNCTION fn_CategoryNotify_iud() RETURNS trigger
 -- objmgr.box (no consumer yet, registered disabled).
 LANGUAGE plpgsql AS $$
 DECLARE
-    k VARCHAR(1024);
+    k TEXT;
 BEGIN
     IF EXISTS (SELECT 1 FROM DBMonNotifications
                WHERE NotificationName = 'CategoryNotify_iud' AND Enabled = 1) THEN
@@ -161,7 +161,7 @@ CREATE OR REPLACE FUNCTION fn_CINotify_iud() RETURNS trigger
 -- (no consumer yet, registered disabled).
 LANGUAGE plpgsql AS $$
 DECLARE
-    k VARCHAR(1024);
+    k TEXT;
 BEGIN
     IF EXISTS (SELECT 1 FROM DBMonNotifications
                WHERE NotificationName = 'CINotify_iud' AND Enabled = 1) THEN
@@ -204,7 +204,7 @@ CREATE OR REPLACE FUNCTION fn_CIAssignmentNotify_iu() RETURNS trigger
 -- objmgr.box (no consumer yet, registered disabled).
 LANGUAGE plpgsql AS $$
 DECLARE
-    k VARCHAR(1024);
+    k TEXT;
 BEGIN
     IF EXISTS (SELECT 1 FROM DBMonNotifications
                WHERE NotificationName = 'CIAssignmentNotify_iu' AND Enabled = 1) THEN
@@ -236,7 +236,7 @@ CREATE OR REPLACE FUNCTION fn_PolicyAssignmentChg_Notify_iu() RETURNS trigger
 -- in policypv.box/policytargeteval (registered disabled).
 LANGUAGE plpgsql AS $$
 DECLARE
-    k VARCHAR(1024);
+    k TEXT;
 BEGIN
     IF EXISTS (SELECT 1 FROM DBMonNotifications
                WHERE NotificationName = 'PolicyAssignmentChg_Notify_iu' AND Enabled = 1) THEN

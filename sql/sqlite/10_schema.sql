@@ -750,13 +750,15 @@ GO
 -- ===================================================================
 
 -- Rows written by the triggers of 30_triggers.sql and consumed, in ID
--- order, by smsdbmon.
+-- order, by smsdbmon.  KeyValue is unbounded text: an odd key must not fail
+-- the change that fired the trigger, smsdbmon validates and reports it
+-- (status message 8100).
 CREATE TABLE IF NOT EXISTS TableChangeNotifications (
     ID                      INTEGER PRIMARY KEY AUTOINCREMENT,
     NotificationName        VARCHAR(128) NOT NULL,
     TableName               VARCHAR(128) NOT NULL,
     Action                  VARCHAR(10) NOT NULL,
-    KeyValue                TEXT, -- unbounded: an odd key must not fail the change that fired the trigger; smsdbmon validates and reports it
+    KeyValue                TEXT,
     CreatedTime             DATETIME DEFAULT CURRENT_TIMESTAMP
 )
 GO
