@@ -15,6 +15,7 @@ int cmd_stop(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_syncnow(int argc, char **argv);
 int cmd_statmsg(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 /* Shared by the commands: the site root from --root, $CMSITE_ROOT or ./site. */
 const char *cmsite_root(const char *opt);

@@ -1,6 +1,7 @@
 /*
  * main.c - cmsite, the lab site server's command line: dispatches to the
- * command files (init.c, supervisor.c, status.c, syncnow.c, statmsg.c).
+ * command files (init.c, supervisor.c, status.c, syncnow.c, statmsg.c,
+ * settings.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@ static const struct {
     {"status", cmd_status, "components, inbox backlogs, sync state, last status messages"},
     {"syncnow", cmd_syncnow, "request a software updates sync, as the console's Synchronize"},
     {"statmsg", cmd_statmsg, "show status messages as text"},
+    {"config", cmd_config, "list or change component settings (SC_Component_Property)"},
 };
 
 static void usage(FILE *f)
