@@ -19,6 +19,12 @@ int cmd_config(int argc, char **argv);
 
 /* Shared by the commands: the site root from --root, $CMSITE_ROOT or ./site. */
 const char *cmsite_root(const char *opt);
+/*
+ * Parse --root (and --foreground when fg is not NULL) for the commands that
+ * take nothing else; positional arguments stay at optind.  Returns -1 to go
+ * on, or the exit code (after printing "usage: cmsite <usage>").
+ */
+int cmsite_parse_root(int argc, char **argv, const char *usage, const char **root, int *fg);
 /* Load site.ini and connect; prints what to do on failure. */
 int cmsite_open(const char *root, site_ini *ini, db **d);
 /* Whether the pid file's lock is held: 1 running (pid in *pid), 0 not. */

@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,10 +47,36 @@ const char *cmsite_root(const char *opt)
     return env && *env ? env : "site";
 }
 
+int cmsite_parse_root(int argc, char **argv, const char *usage, const char **root, int *fg)
+{
+    static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
+                                         {"foreground", no_argument, NULL, 'f'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    *root = NULL;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "r:fh", opts, NULL)) != -1) {
+        if (c == 'r') {
+            *root = optarg;
+        } else if (c == 'f' && fg) {
+            *fg = 1;
+        } else {
+            fprintf(c == 'h' ? stdout : stderr, "usage: cmsite %s\n", usage);
+            return c == 'h' ? 0 : 2;
+        }
+    }
+    *root = cmsite_root(*root);
+    return -1;
+}
+
 int cmsite_open(const char *root, site_ini *ini, db **d)
 {
-    char err[512];
+    char err[512], abs[PATH_MAX];
     int line = 0;
+    /* An absolute root, so status and messages say exactly where the site is. */
+    if (realpath(root, abs))
+        root = abs;
     int ret = config_load_ini(root, ini, &line, err, sizeof err);
     *d = NULL;
     if (ret < 0) {

@@ -5,10 +5,10 @@
  * with SiteCode ''); the daemons pick it up within seconds, or at once on
  * SIGHUP, without a restart.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmsite.h"
 
@@ -35,32 +35,24 @@ static int list(db *d, const char *site, const char *component)
 
 int cmd_config(int argc, char **argv)
 {
-    static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *root = NULL;
-    int c, ret;
+    const char *root;
+    int ret =
+        cmsite_parse_root(argc, argv,
+                          "config [--root DIR] [COMPONENT [PROPERTY VALUE]]\n"
+                          "  Lists the component settings, or sets one for this site, e.g.\n"
+                          "  cmsite config SMS_DATABASE_NOTIFICATION_MONITOR 'Verbose Logging' 1",
+                          &root, NULL);
     site_ini ini;
     db *d;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
-        if (c == 'r') {
-            root = optarg;
-        } else {
-            fprintf(c == 'h' ? stdout : stderr,
-                    "usage: cmsite config [--root DIR] [COMPONENT [PROPERTY VALUE]]\n"
-                    "  Lists the component settings, or sets one for this site, e.g.\n"
-                    "  cmsite config SMS_DATABASE_NOTIFICATION_MONITOR 'Verbose Logging' 1\n");
-            return c == 'h' ? 0 : 2;
-        }
-    }
+    if (ret >= 0)
+        return ret;
     int nargs = argc - optind;
     if (nargs == 2 || nargs > 3) {
         fprintf(stderr, "cmsite: config takes COMPONENT, or COMPONENT PROPERTY VALUE\n");
         return 2;
     }
-    if ((ret = cmsite_open(cmsite_root(root), &ini, &d)) != 0)
+    if ((ret = cmsite_open(root, &ini, &d)) != 0)
         return ret;
     if (nargs == 3) {
         const char *comp = argv[optind], *prop = argv[optind + 1], *value = argv[optind + 2];

@@ -4,7 +4,6 @@
  * and the last status messages.
  */
 #include <dirent.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -78,25 +77,14 @@ static void print_sync(db *d, const char *site)
 
 int cmd_status(int argc, char **argv)
 {
-    static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *root = NULL;
-    int c, ret;
+    const char *root;
+    int ret = cmsite_parse_root(argc, argv, "status [--root DIR]", &root, NULL);
     long pid;
     site_ini ini;
     db *d;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
-        if (c == 'r') {
-            root = optarg;
-        } else {
-            fprintf(c == 'h' ? stdout : stderr, "usage: cmsite status [--root DIR]\n");
-            return c == 'h' ? 0 : 2;
-        }
-    }
-    root = cmsite_root(root);
+    if (ret >= 0)
+        return ret;
     int sup = cmsite_running(root, "cmsite", &pid);
     ret = cmsite_open(root, &ini, &d);
     if (ret == 2)

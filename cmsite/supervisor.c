@@ -254,35 +254,12 @@ static int supervise(const site_ini *ini)
     return 0;
 }
 
-static int parse_root(int argc, char **argv, const char *cmd, const char **root, int *fg)
-{
-    static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
-                                         {"foreground", no_argument, NULL, 'f'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int c;
-    *root = NULL;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "r:fh", opts, NULL)) != -1) {
-        if (c == 'r') {
-            *root = optarg;
-        } else if (c == 'f' && fg) {
-            *fg = 1;
-        } else {
-            fprintf(c == 'h' ? stdout : stderr, "usage: cmsite %s [--root DIR]%s\n", cmd,
-                    fg ? " [--foreground]" : "");
-            return c == 'h' ? 0 : 2;
-        }
-    }
-    *root = cmsite_root(*root);
-    return -1;
-}
-
 int cmd_start(int argc, char **argv)
 {
     const char *root;
     char err[512], abs[PATH_MAX];
-    int fg = 0, line, rc = parse_root(argc, argv, "start", &root, &fg);
+    int fg = 0, line,
+        rc = cmsite_parse_root(argc, argv, "start [--root DIR] [--foreground]", &root, &fg);
     site_ini ini;
     long pid;
     if (rc >= 0)
@@ -344,7 +321,7 @@ int cmd_stop(int argc, char **argv)
 {
     const char *root;
     long pid;
-    int rc = parse_root(argc, argv, "stop", &root, NULL);
+    int rc = cmsite_parse_root(argc, argv, "stop [--root DIR]", &root, NULL);
     if (rc >= 0)
         return rc;
     if (!cmsite_running(root, "cmsite", &pid) || pid <= 0) {

@@ -1006,10 +1006,14 @@ out:
 /* Start-up recovery                                                        */
 /* ------------------------------------------------------------------------ */
 
-/* A writer that died left its temp files; none of them was ever visible. */
-static int recover_tmp(const char *tmp)
+/*
+ * Call fn for every entry of a folder that is not a directory (lstat: a
+ * symlink counts as a file and is never followed).  Entries that vanish
+ * meanwhile are skipped; fn returns 0 to go on or a negative code to stop.
+ */
+static int for_each_file(const char *path, int (*fn)(int dfd, const char *name, void *ud), void *ud)
 {
-    DIR *dir = opendir(tmp);
+    DIR *dir = opendir(path);
     int rc = 0;
 
     if (!dir)
@@ -1034,64 +1038,48 @@ static int recover_tmp(const char *tmp)
         }
         if (S_ISDIR(st.st_mode))
             continue;
-        if (unlinkat(dirfd(dir), de->d_name, 0) < 0 && errno != ENOENT) {
-            rc = -errno;
+        if ((rc = fn(dirfd(dir), de->d_name, ud)) < 0)
             break;
-        }
     }
     closedir(dir);
     return rc;
 }
+
+/* A writer that died left its temp files; none of them was ever visible. */
+static int remove_tmp_file(int dfd, const char *name, void *ud)
+{
+    (void)ud;
+    if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+        return -errno;
+    return 0;
+}
+
+struct recover_state {
+    const inbox_dir *d;
+    size_t moved;
+};
 
 /*
  * Files claimed before a crash go back to be read again (replaying is
  * harmless).  A name that is in the box again meanwhile stays in process/
  * rather than overwrite the newer file; it is tried again next start.
  */
-static int recover_process(const inbox_dir *d, size_t *moved)
+static int return_claimed_file(int dfd, const char *name, void *ud)
 {
+    struct recover_state *r = ud;
     char from[4096], to[4096];
-    DIR *dir = opendir(d->process);
-    int rc = 0;
+    int rc;
+    (void)dfd;
 
-    if (!dir)
-        return -errno;
-    for (;;) {
-        struct dirent *de;
-        struct stat st;
-
-        errno = 0;
-        de = readdir(dir);
-        if (!de) {
-            rc = errno ? -errno : 0;
-            break;
-        }
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            if (errno == ENOENT)
-                continue;
-            rc = -errno;
-            break;
-        }
-        if (S_ISDIR(st.st_mode))
-            continue;
-        rc = path_join(from, sizeof(from), d->process, de->d_name);
-        if (rc == 0)
-            rc = path_join(to, sizeof(to), d->path, de->d_name);
-        if (rc == 0)
-            rc = rename_noreplace(from, to);
-        if (rc == -EEXIST || rc == -ENOENT) {
-            rc = 0;
-            continue;
-        }
-        if (rc < 0)
-            break;
-        (*moved)++;
-    }
-    closedir(dir);
-    if (rc == 0 && *moved > 0)
-        rc = sync_dir(d->path);
+    rc = path_join(from, sizeof(from), r->d->process, name);
+    if (rc == 0)
+        rc = path_join(to, sizeof(to), r->d->path, name);
+    if (rc == 0)
+        rc = rename_noreplace(from, to);
+    if (rc == -EEXIST || rc == -ENOENT)
+        return 0;
+    if (rc == 0)
+        r->moved++;
     return rc;
 }
 
@@ -1104,17 +1092,21 @@ static int recover_process(const inbox_dir *d, size_t *moved)
  */
 int inbox_recover(const inbox_dir *d, size_t *recovered)
 {
-    size_t moved = 0;
+    struct recover_state r = {d, 0};
     int rc;
 
     if (recovered)
         *recovered = 0;
     if (!d || !d->box)
         return -EINVAL;
-    rc = recover_tmp(d->tmp);
-    if (rc == 0 && d->box->claims)
-        rc = recover_process(d, &moved);
+    rc = for_each_file(d->tmp, remove_tmp_file, NULL);
+    if (rc == 0 && d->box->claims) {
+        rc = for_each_file(d->process, return_claimed_file, &r);
+        /* The renames back into the box are made durable before reading resumes. */
+        if (rc == 0 && r.moved > 0)
+            rc = sync_dir(d->path);
+    }
     if (recovered)
-        *recovered = moved;
+        *recovered = r.moved;
     return rc;
 }
