@@ -13,7 +13,8 @@
     X(db)                                                                                          \
     X(schema)                                                                                      \
     X(config)                                                                                      \
-    X(dbmon)
+    X(dbmon)                                                                                       \
+    X(httpd)
 
 #define TEST_DECLARE(g) int test_##g(void);
 TEST_GROUPS(TEST_DECLARE)
