@@ -20,6 +20,7 @@ static const struct {
     {"wsyncmgr", "SMS_WSUS_SYNC_MANAGER"},
     {"policypv", "SMS_POLICY_PROVIDER"},
     {"statesys", "SMS_STATE_SYSTEM"},
+    {"smsmp", "MP_LocationManager (management point)"},
 };
 
 /* Regular files directly in a folder (a box's backlog). */
