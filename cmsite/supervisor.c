@@ -36,8 +36,8 @@ static const struct {
     const char *prog;
     const char *folder;
 } daemons[] = {
-    {"smsdbmon", "dbmon"},    {"wsusd", "wsus"},        {"wcm", "wcm"},
-    {"wsyncmgr", "wsyncmgr"}, {"policypv", "policypv"}, {"statesys", "statesys"},
+    {"smsdbmon", "dbmon"},    {"wsusd", "wsus"},        {"wcm", "wcm"},  {"wsyncmgr", "wsyncmgr"},
+    {"policypv", "policypv"}, {"statesys", "statesys"}, {"smsmp", "mp"},
 };
 #define NDAEMONS (sizeof daemons / sizeof daemons[0])
 
