@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
@@ -198,6 +199,38 @@ static void test_bad_connection(void **state)
     db_close(d);
 }
 
+/* A DSN name works as well as a connection string (here from an odbc.ini of our own). */
+static void test_dsn(void **state)
+{
+    fixture *f = *state;
+    char conn[1024], ini[512];
+    tu_test_connstr(conn, sizeof conn, f->dir);
+    snprintf(ini, sizeof ini, "%s/odbc.ini", f->dir);
+    FILE *fp = fopen(ini, "w");
+    assert_non_null(fp);
+    fprintf(fp, "[cmlab_test_dsn]\n");
+    /* The same key=value pairs, one a line; odbc.ini spells the login keys out. */
+    for (char *tok = strtok(conn, ";"); tok; tok = strtok(NULL, ";")) {
+        if (strncasecmp(tok, "Uid=", 4) == 0)
+            fprintf(fp, "Username=%s\n", tok + 4);
+        else if (strncasecmp(tok, "Pwd=", 4) == 0)
+            fprintf(fp, "Password=%s\n", tok + 4);
+        else
+            fprintf(fp, "%s\n", tok);
+    }
+    fclose(fp);
+    setenv("ODBCINI", ini, 1);
+    db *d = NULL;
+    int ret = db_open(&d, "cmlab_test_dsn");
+    unsetenv("ODBCINI");
+    if (ret < 0)
+        fail_msg("DSN connect: %s", db_errmsg(d));
+    assert_int_equal(db_get_dialect(d), db_get_dialect(f->d));
+    insert_row(d, 5, "through the DSN", NULL);
+    db_close(d);
+    assert_int_equal(count_rows(f->d), 1);
+}
+
 /* After a reconnect, statements of the old connection fail cleanly; new ones work. */
 static void test_reconnect(void **state)
 {
@@ -222,6 +255,7 @@ int test_db(void)
         cmocka_unit_test_setup_teardown(test_script_with_go, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test(test_bad_connection),
+        cmocka_unit_test_setup_teardown(test_dsn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
     };
     return cmocka_run_group_tests_name("db", tests, NULL, NULL);
