@@ -16,6 +16,11 @@ int cmd_status(int argc, char **argv);
 int cmd_syncnow(int argc, char **argv);
 int cmd_statmsg(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_summarize(int argc, char **argv);
+int cmd_wsus_location(int argc, char **argv);
+int cmd_catalog(int argc, char **argv);
+int cmd_subscribe(int argc, char **argv);
 
 /* Shared by the commands: the site root from --root, $CMSITE_ROOT or ./site. */
 const char *cmsite_root(const char *opt);

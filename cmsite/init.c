@@ -21,6 +21,7 @@
 #include "cmsite.h"
 #include "inbox.h"
 #include "schema.h"
+#include "susdb.h"
 
 static int mkdir_p(const char *path)
 {
@@ -308,6 +309,12 @@ int cmd_init(int argc, char **argv)
     }
     if ((ret = seed_site(d, &ini)) < 0) {
         fprintf(stderr, "cmsite: adding the site's rows failed: %s\n", db_errmsg(d));
+        db_close(d);
+        return 1;
+    }
+    /* The software update point's own database (wsusd's SUSDB), beside the site's. */
+    if (susdb_init_root(abs, err, sizeof err) < 0) {
+        fprintf(stderr, "cmsite: %s\n", err);
         db_close(d);
         return 1;
     }

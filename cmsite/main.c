@@ -28,6 +28,11 @@ static const struct {
     {"syncnow", cmd_syncnow, "request a software updates sync, as the console's Synchronize"},
     {"statmsg", cmd_statmsg, "show status messages as text"},
     {"config", cmd_config, "list or change component settings (SC_Component_Property)"},
+    {"simulate-clients", cmd_simulate, "write state message files (.SMX) as N clients would send them"},
+    {"summarize", cmd_summarize, "run a summarization task of the state system now and show its result"},
+    {"wsus-location", cmd_wsus_location, "where clients find their WSUS server (WSUSLocationReply)"},
+    {"subscribe", cmd_subscribe, "list or change the products and classifications the site synchronizes"},
+    {"catalog", cmd_catalog, "generate or check an offline update catalog (directory or wsusscn2 cab)"},
 };
 
 static void usage(FILE *f)

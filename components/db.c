@@ -664,3 +664,17 @@ done:
     db_finalize(s);
     return ret;
 }
+
+/* ------------------------------------------------------------------ */
+/* Native access for bulk writers                                      */
+/* ------------------------------------------------------------------ */
+
+void *db_native_handle(db *d)
+{
+    return d && d->connected ? (void *)d->dbc : NULL;
+}
+
+int db_native_error(db *d, int handle_type, void *handle, const char *what)
+{
+    return db_diag(d, (SQLSMALLINT)handle_type, (SQLHANDLE)handle, what);
+}

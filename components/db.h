@@ -78,4 +78,15 @@ void db_finalize(db_stmt *s);
  * parameters (NULL for none) and return its integer value. */
 int db_query_int(db *d, const char *sql, const char *p1, const char *p2, long long *out);
 
+/*
+ * For bulk writers that bind arrays of parameters themselves (statesys
+ * writes many rows per statement): the connection's ODBC handle (an
+ * SQLHDBC; NULL when not connected), valid until db_reconnect() or
+ * db_close(), and the classification of a failed ODBC call made on it or on
+ * a statement allocated from it: records db_errmsg() and returns CM_EDBCONN
+ * for a lost connection, CM_EDB otherwise.  handle_type is an SQL_HANDLE_*.
+ */
+void *db_native_handle(db *d);
+int db_native_error(db *d, int handle_type, void *handle, const char *what);
+
 #endif

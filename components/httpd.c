@@ -23,6 +23,8 @@ struct httpd {
     size_t max_body;
     char realm[128];
     int port;
+    void (*refused)(void *ud, const char *method, const char *url, const char *remote_addr,
+                    int status);
 };
 
 /* The body collected across the calls libmicrohttpd makes for one request. */
@@ -85,9 +87,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *data_size = 0;
         return MHD_YES;
     }
-    if (st->too_big)
-        return send_body(c, 413, "text/plain", strdup("request body too large\n"), 23, h->realm, 0);
-
     char addr[INET6_ADDRSTRLEN] = "";
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -97,6 +96,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof addr);
         else if (sa->sa_family == AF_INET6)
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof addr);
+    }
+    if (st->too_big) {
+        if (h->refused)
+            h->refused(h->ud, method, url, addr, 413);
+        return send_body(c, 413, "text/plain", strdup("request body too large\n"), 23, h->realm, 0);
     }
     char *pass = NULL;
     char *user = MHD_basic_auth_get_username_password(c, &pass);
@@ -159,6 +163,7 @@ int httpd_start(httpd **out, const httpd_config *cfg, httpd_handler fn, void *ud
     h->fn = fn;
     h->ud = ud;
     h->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
+    h->refused = cfg->refused;
     snprintf(h->realm, sizeof h->realm, "%s", cfg->realm ? cfg->realm : "WSUS");
     sin.sin_family = AF_INET;
     sin.sin_port = htons((uint16_t)cfg->port);
@@ -172,7 +177,7 @@ int httpd_start(httpd **out, const httpd_config *cfg, httpd_handler fn, void *ud
     h->mhd = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sin,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)60, cfg->cert_pem && cfg->key_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+        cfg->timeout_s ? cfg->timeout_s : 60u, cfg->cert_pem && cfg->key_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
         cfg->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, cfg->key_pem, MHD_OPTION_END);
     if (!h->mhd) {
         free(h);

@@ -45,6 +45,14 @@ typedef struct httpd_config {
     const char *key_pem;
     size_t max_body;   /* requests with larger bodies get 413; 0 = 16 MB */
     const char *realm; /* Basic realm on 401 */
+    unsigned timeout_s; /* a connection idle this long is closed; 0 = 60 s */
+    /*
+     * Optional: called in the server thread when a request is refused before
+     * any handler sees it (413 for a body over max_body), so the owner can
+     * log it.  ud is the handler's ud.
+     */
+    void (*refused)(void *ud, const char *method, const char *url, const char *remote_addr,
+                    int status);
 } httpd_config;
 
 int httpd_start(httpd **out, const httpd_config *cfg, httpd_handler fn, void *ud);

@@ -781,3 +781,33 @@ CREATE TABLE IF NOT EXISTS DBMonNotifications (
     Enabled                 INTEGER NOT NULL DEFAULT 1
 )
 GO
+
+-- statesys: per client, the state messages received (each serial number
+-- counted once), the replays of serial numbers already seen, and the
+-- invalid records.  Lets anyone check that every message was applied
+-- exactly once.
+CREATE TABLE IF NOT EXISTS SR_ClientMessageCounts (
+    MachineID               INTEGER NOT NULL PRIMARY KEY,
+    MessagesReceived        BIGINT NOT NULL DEFAULT 0,
+    DuplicateMessages       BIGINT NOT NULL DEFAULT 0,
+    InvalidMessages         BIGINT NOT NULL DEFAULT 0,
+    LastReceivedTime        TIMESTAMP
+)
+GO
+
+-- wsyncmgr: the anchors of the last site-database sync of each site and
+-- update source (what GetRevisionIdList of the software update point
+-- returned), with the SUP they came from and a fingerprint of the filter
+-- (products, classifications, languages).  Written in the same transaction
+-- as the configuration items, so the next sync reads only what changed.
+CREATE TABLE IF NOT EXISTS Update_SyncAnchors (
+    SiteCode                VARCHAR(3) NOT NULL,
+    UpdateSource_ID         INTEGER NOT NULL,
+    ServerName              VARCHAR(256),
+    FilterHash              VARCHAR(32),
+    ConfigAnchor            VARCHAR(256),
+    UpdateAnchor            VARCHAR(256),
+    LastModified            TIMESTAMP DEFAULT (now() AT TIME ZONE 'utc'),
+    PRIMARY KEY (SiteCode, UpdateSource_ID)
+)
+GO

@@ -166,3 +166,84 @@ INSERT OR IGNORE INTO SC_Component_Property (SiteCode, ComponentName, PropertyNa
     ('', 'SMS_STATE_SYSTEM', 'Chunk Size', NULL, NULL, 256),
     ('', 'SMS_STATE_SYSTEM', 'Settle Time', NULL, NULL, 5)
 GO
+
+-- Policy Provider (8300 to 8339) and the management point stand-in smsmp
+-- (8340 to 8349, component MP_LocationManager): status message texts.
+INSERT OR IGNORE INTO StatusMessageCatalog (MessageID, Component, Severity, MessageText) VALUES
+    (8300, 'SMS_POLICY_PROVIDER', 'I', 'Policy Provider updated the UpdateSource policy %1 of site %3 to version %2. Update sources and content versions: %4.'),
+    (8301, 'SMS_POLICY_PROVIDER', 'E', 'Policy Provider failed to update the UpdateSource policy of site %1: %2. Nothing was written. The notification files are kept and processed again.'),
+    (8302, 'SMS_POLICY_PROVIDER', 'E', 'Policy Provider rejected the notification file %1 in inbox %3: %2. The file was moved to %4.'),
+    (8303, 'SMS_POLICY_PROVIDER', 'W', 'Policy Provider rejected the notification file %1 in inbox %3: %2. The file was moved to %4.'),
+    (8304, 'SMS_POLICY_PROVIDER', 'W', 'Policy Provider found the UpdateSource policy %1 out of date during its periodic check (%3) and wrote version %2. Update sources and content versions: %4.'),
+    (8340, 'MP_LocationManager', 'E', 'The management point rejected a WSUS location request from %1: %2.'),
+    (8341, 'MP_LocationManager', 'E', 'The management point cannot listen for WSUS location requests on port %1: %2. It retries every few seconds.'),
+    (8342, 'MP_LocationManager', 'E', 'The management point could not read WSUS locations from the site database: %1. Location requests are refused until the database answers again.')
+GO
+
+-- The management point stand-in smsmp: Location Port is the loopback port of
+-- its WSUS location service (SMS_MP_CONTROL_MANAGER), and MP_LocationManager
+-- holds its log switches.
+INSERT OR IGNORE INTO SC_Component_Property (SiteCode, ComponentName, PropertyName, Value1, Value2, Value3) VALUES
+    ('', 'SMS_MP_CONTROL_MANAGER', 'Location Port', NULL, NULL, 8003),
+    ('', 'MP_LocationManager', 'Verbose Logging', NULL, NULL, 0),
+    ('', 'MP_LocationManager', 'SQL Tracing', NULL, NULL, 0),
+    ('', 'MP_LocationManager', 'Log Max Size', NULL, NULL, 2560000)
+GO
+
+-- SMS_STATE_SYSTEM status messages (range 8200-8299, docs/status-messages.md).
+INSERT OR IGNORE INTO StatusMessageCatalog (MessageID, Component, Severity, MessageText) VALUES
+    (8200, 'SMS_STATE_SYSTEM', 'E', 'State System could not process state message file %1: %2. The file was moved to %3.'),
+    (8201, 'SMS_STATE_SYSTEM', 'W', 'State System rejected file %1 in inbox %2 (%3). The file was moved to %4.'),
+    (8202, 'SMS_STATE_SYSTEM', 'I', 'State System task %1 completed successfully after running for %2 seconds, with status %3.'),
+    (8203, 'SMS_STATE_SYSTEM', 'E', 'State System task %1 failed after running for %2 seconds: %3.'),
+    (8204, 'SMS_STATE_SYSTEM', 'W', 'State System lost its connection to the site database: %1. State messages wait in the inbox until it is back.'),
+    (8205, 'SMS_STATE_SYSTEM', 'I', 'State System reconnected to the site database.'),
+    (8206, 'SMS_STATE_SYSTEM', 'W', 'State System found %1 clients with state messages missing for more than %2 minutes (%3 missing ranges in SR_MissingMessageRanges).'),
+    (8207, 'SMS_STATE_SYSTEM', 'I', 'State System heartbeat: %1 state message files and %2 state messages processed since it started, %3 bad files, %4 files waiting in the inboxes.'),
+    (8208, 'SMS_STATE_SYSTEM', 'E', 'State System could not commit a batch of %1 state message files: %2. The files are applied one at a time.')
+GO
+
+-- SMS_STATE_SYSTEM: Aged Status Days is the age in days past which SUM
+-- Delete Aged Status removes a client state.
+INSERT OR IGNORE INTO SC_Component_Property (SiteCode, ComponentName, PropertyName, Value1, Value2, Value3) VALUES
+    ('', 'SMS_STATE_SYSTEM', 'Aged Status Days', NULL, NULL, 90)
+GO
+
+-- WSUS Configuration Manager status messages (range 8400-8449,
+-- docs/status-messages.md).
+INSERT OR IGNORE INTO StatusMessageCatalog (MessageID, Component, Severity, MessageText) VALUES
+    (8400, 'SMS_WSUS_CONFIGURATION_MANAGER', 'I', 'WSUS Configuration Manager successfully configured WSUS server %1 (%2). Upstream server: %3. Changed: %4.'),
+    (8401, 'SMS_WSUS_CONFIGURATION_MANAGER', 'E', 'WSUS Configuration Manager failed to configure WSUS server %1 (%2).~ Message: %3.~ %4~ Synchronizations with this server fail with "WSUS server not configured" until it is configured. WSUS Configuration Manager tries again at its next check and when the settings of the software update point change.'),
+    (8402, 'SMS_WSUS_CONFIGURATION_MANAGER', 'E', 'WSUS Configuration Manager cannot read the software update points of site %1 from the site database: %2. It tries again in a minute.'),
+    (8403, 'SMS_WSUS_CONFIGURATION_MANAGER', 'E', 'WSUS Configuration Manager rejected the notification file %1 in inbox %2: %3. The file was moved to %4.')
+GO
+
+-- SMS_WSUS_CONFIGURATION_MANAGER: Connection Timeout seconds per call to a
+-- WSUS server, SSL CA File the trust anchors for SUPs that use SSL (empty
+-- means the system store), SSL Skip Certificate Check 1 for lab self-signed
+-- servers.  SMS_WSUS_SYNC_MANAGER: Offline Catalog Path is the catalog WCM
+-- gives the top-level SUP when Sync Source is OfflineCatalog.
+INSERT OR IGNORE INTO SC_Component_Property (SiteCode, ComponentName, PropertyName, Value1, Value2, Value3) VALUES
+    ('', 'SMS_WSUS_CONFIGURATION_MANAGER', 'Connection Timeout', NULL, NULL, 60),
+    ('', 'SMS_WSUS_CONFIGURATION_MANAGER', 'SSL CA File', '', NULL, NULL),
+    ('', 'SMS_WSUS_CONFIGURATION_MANAGER', 'SSL Skip Certificate Check', NULL, NULL, 0),
+    ('', 'SMS_WSUS_SYNC_MANAGER', 'Offline Catalog Path', '', NULL, NULL)
+GO
+
+-- WSUS Synchronization Manager status messages of this project (range
+-- 8600-8649, docs/status-messages.md), beside the 6701-6708 of ConfigMgr.
+INSERT OR IGNORE INTO StatusMessageCatalog (MessageID, Component, Severity, MessageText) VALUES
+    (8600, 'SMS_WSUS_SYNC_MANAGER', 'E', 'WSUS Synchronization Manager rejected the file %1 in inbox %3: %2. The file was moved to %4. No sync was started for it.')
+GO
+
+-- SMS_WSUS_SYNC_MANAGER, more settings: WSUS Busy Timeout minutes to wait
+-- for a sync the software update point was already running, Maintenance
+-- Batch Size expired updates deleted per transaction, Progress Poll Interval
+-- milliseconds between progress questions to the SUP, WSUS Call Timeout
+-- seconds for one call to the SUP.
+INSERT OR IGNORE INTO SC_Component_Property (SiteCode, ComponentName, PropertyName, Value1, Value2, Value3) VALUES
+    ('', 'SMS_WSUS_SYNC_MANAGER', 'WSUS Busy Timeout', NULL, NULL, 60),
+    ('', 'SMS_WSUS_SYNC_MANAGER', 'Maintenance Batch Size', NULL, NULL, 100),
+    ('', 'SMS_WSUS_SYNC_MANAGER', 'Progress Poll Interval', NULL, NULL, 500),
+    ('', 'SMS_WSUS_SYNC_MANAGER', 'WSUS Call Timeout', NULL, NULL, 120)
+GO

@@ -1,0 +1,1037 @@
+/*
+ * wsusss.c - MS-WSUSSS messages (both ends) and the downstream client.
+ * Element names and order follow the WSDL of MS-WSUSSS section 6.1.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cabmem.h"
+#include "cabwrite.h"
+#include "cm_error.h"
+#include "wsusss.h"
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+int wsusss_guid_parse(const char *in, char out[37])
+{
+    char buf[64];
+    size_t n;
+    if (!in)
+        return CM_EPARSE;
+    while (isspace((unsigned char)*in))
+        in++;
+    n = strlen(in);
+    while (n && isspace((unsigned char)in[n - 1]))
+        n--;
+    if (n >= 2 && in[0] == '{' && in[n - 1] == '}') {
+        in++;
+        n -= 2;
+    }
+    if (n != 36)
+        return CM_EPARSE;
+    memcpy(buf, in, 36);
+    for (int i = 0; i < 36; i++) {
+        char c = buf[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return CM_EPARSE;
+            continue;
+        }
+        if (!isxdigit((unsigned char)c))
+            return CM_EPARSE;
+        buf[i] = (char)tolower((unsigned char)c);
+    }
+    memcpy(out, buf, 36);
+    out[36] = '\0';
+    return 0;
+}
+
+void wsusss_cookie_free(wsusss_cookie *c)
+{
+    if (!c)
+        return;
+    free(c->data);
+    memset(c, 0, sizeof *c);
+}
+
+void wsusss_config_data_free(wsusss_config_data *c)
+{
+    if (!c)
+        return;
+    free(c->languages);
+    memset(c, 0, sizeof *c);
+}
+
+void wsusss_filter_free(wsusss_filter *f)
+{
+    if (!f)
+        return;
+    free(f->categories);
+    free(f->classifications);
+    free(f->languages);
+    memset(f, 0, sizeof *f);
+}
+
+void wsusss_update_data_free(wsusss_update_data *u, size_t n)
+{
+    if (!u)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(u[i].xml);
+        free(u[i].digests);
+    }
+    free(u);
+}
+
+void wsusss_file_urls_free(wsusss_file_url *u, size_t n)
+{
+    if (!u)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(u[i].mu_url);
+    free(u);
+}
+
+static size_t count_children(xmlNode *parent, const char *name)
+{
+    size_t n = 0;
+    for (xmlNode *c = soap_child(parent, name); c; c = soap_next(c, name))
+        n++;
+    return n;
+}
+
+static int read_identity(xmlNode *node, wsusss_identity *out)
+{
+    char buf[64];
+    long long rev;
+    soap_child_text(node, "UpdateID", buf, sizeof buf, "");
+    if (wsusss_guid_parse(buf, out->id) < 0)
+        return CM_EPARSE;
+    if (soap_child_int(node, "RevisionNumber", &rev) < 0 || rev < 0 || rev > 0x7fffffff)
+        return CM_EPARSE;
+    out->revision = (int)rev;
+    return 0;
+}
+
+static void write_identity(soap_buf *b, const char *elem, const wsusss_identity *id)
+{
+    soap_buf_printf(b, "<%s><UpdateID>%s</UpdateID><RevisionNumber>%d</RevisionNumber></%s>",
+                    elem, id->id, id->revision, elem);
+}
+
+/* Read every <UpdateIdentity> of an ArrayOfUpdateIdentity. */
+static int read_identities(xmlNode *array, wsusss_identity **ids, size_t *n)
+{
+    size_t cnt = count_children(array, "UpdateIdentity"), i = 0;
+    *ids = NULL;
+    *n = 0;
+    if (!cnt)
+        return 0;
+    wsusss_identity *v = calloc(cnt, sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    for (xmlNode *c = soap_child(array, "UpdateIdentity"); c; c = soap_next(c, "UpdateIdentity"))
+        if (read_identity(c, &v[i++]) < 0) {
+            free(v);
+            return CM_EPARSE;
+        }
+    *ids = v;
+    *n = cnt;
+    return 0;
+}
+
+static void write_cookie(soap_buf *b, const char *elem, const wsusss_cookie *c)
+{
+    soap_buf_printf(b, "<%s>", elem);
+    soap_buf_elem(b, "Expiration", c && c->expiration[0] ? c->expiration : "0001-01-01T00:00:00");
+    soap_buf_elem(b, "EncryptedData", c && c->data ? c->data : "");
+    soap_buf_printf(b, "</%s>", elem);
+}
+
+static int read_cookie(xmlNode *node, wsusss_cookie *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!node)
+        return CM_ENOTFOUND;
+    soap_child_text(node, "Expiration", out->expiration, sizeof out->expiration, "");
+    out->data = soap_child_strdup(node, "EncryptedData");
+    if (!out->data)
+        out->data = strdup("");
+    if (!out->data)
+        return -ENOMEM;
+    return 0;
+}
+
+/* Trim whitespace at both ends in place (base64 text is often wrapped). */
+static void trim(char *s)
+{
+    size_t n = strlen(s), i = 0;
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    while (isspace((unsigned char)s[i]))
+        i++;
+    if (i)
+        memmove(s, s + i, n - i + 1);
+}
+
+/* The expected result element of a response, e.g. GetCookieResponse/GetCookieResult. */
+static xmlNode *result_of(xmlNode *resp, const char *response, const char *result)
+{
+    if (!resp || strcmp((const char *)resp->name, response) != 0)
+        return NULL;
+    return soap_child(resp, result);
+}
+
+/* ------------------------------------------------------------------ */
+/* GetAuthConfig                                                       */
+/* ------------------------------------------------------------------ */
+
+void wsusss_auth_config_request_write(soap_buf *b)
+{
+    soap_buf_puts(b, "<GetAuthConfig xmlns=\"" WSUSSS_NS "\" />");
+}
+
+void wsusss_auth_config_response_write(soap_buf *b, const char *last_change)
+{
+    soap_buf_puts(b, "<GetAuthConfigResponse xmlns=\"" WSUSSS_NS "\"><GetAuthConfigResult>");
+    soap_buf_elem(b, "LastChange", last_change);
+    soap_buf_puts(b, "<AuthInfo><AuthPlugInInfo><PlugInID>" WSUSSS_PLUGIN_ID
+                     "</PlugInID><ServiceUrl>" WSUSSS_SERVICE_URL
+                     "</ServiceUrl></AuthPlugInInfo></AuthInfo>"
+                     "</GetAuthConfigResult></GetAuthConfigResponse>");
+}
+
+int wsusss_auth_config_response_read(xmlNode *resp, char *plugin_id, size_t plen,
+                                     char *service_url, size_t slen)
+{
+    xmlNode *r = result_of(resp, "GetAuthConfigResponse", "GetAuthConfigResult");
+    xmlNode *info = soap_child(soap_child(r, "AuthInfo"), "AuthPlugInInfo");
+    if (!info)
+        return CM_EPARSE;
+    soap_child_text(info, "PlugInID", plugin_id, plen, "");
+    soap_child_text(info, "ServiceUrl", service_url, slen, "");
+    trim(service_url);
+    return plugin_id[0] && service_url[0] ? 0 : CM_EPARSE;
+}
+
+/* ------------------------------------------------------------------ */
+/* GetAuthorizationCookie                                              */
+/* ------------------------------------------------------------------ */
+
+void wsusss_auth_cookie_request_write(soap_buf *b, const char *account_name,
+                                      const char *account_guid)
+{
+    soap_buf_puts(b, "<GetAuthorizationCookie xmlns=\"" WSUSSS_DSSAUTH_NS "\">");
+    soap_buf_elem(b, "accountName", account_name);
+    soap_buf_elem(b, "accountGuid", account_guid);
+    soap_buf_puts(b, "<programKeys /></GetAuthorizationCookie>");
+}
+
+static int fqdn_valid(const char *s)
+{
+    if (!*s || strlen(s) > 255)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-')
+            return 0;
+    return 1;
+}
+
+int wsusss_auth_cookie_request_read(xmlNode *op, char *account_name, size_t nlen,
+                                    char *account_guid, size_t glen)
+{
+    char guid[37], buf[300];
+    if (!op || strcmp((const char *)op->name, "GetAuthorizationCookie") != 0)
+        return CM_EPARSE;
+    soap_child_text(op, "accountName", buf, sizeof buf, "");
+    trim(buf);
+    if (!fqdn_valid(buf))
+        return CM_EPARSE;
+    snprintf(account_name, nlen, "%s", buf);
+    soap_child_text(op, "accountGuid", buf, sizeof buf, "");
+    if (wsusss_guid_parse(buf, guid) < 0)
+        return CM_EPARSE;
+    snprintf(account_guid, glen, "%s", guid);
+    return 0;
+}
+
+void wsusss_auth_cookie_response_write(soap_buf *b, const char *cookie_data_b64)
+{
+    soap_buf_puts(b, "<GetAuthorizationCookieResponse xmlns=\"" WSUSSS_DSSAUTH_NS
+                     "\"><GetAuthorizationCookieResult><PlugInId>" WSUSSS_PLUGIN_ID
+                     "</PlugInId>");
+    soap_buf_elem(b, "CookieData", cookie_data_b64);
+    soap_buf_puts(b, "</GetAuthorizationCookieResult></GetAuthorizationCookieResponse>");
+}
+
+int wsusss_auth_cookie_response_read(xmlNode *resp, char *plugin_id, size_t plen,
+                                     char **cookie_data_b64)
+{
+    xmlNode *r =
+        result_of(resp, "GetAuthorizationCookieResponse", "GetAuthorizationCookieResult");
+    *cookie_data_b64 = NULL;
+    if (!r)
+        return CM_EPARSE;
+    soap_child_text(r, "PlugInId", plugin_id, plen, "");
+    char *data = soap_child_strdup(r, "CookieData");
+    if (!data)
+        return CM_EPARSE;
+    trim(data);
+    if (!*data) {
+        free(data);
+        return CM_EPARSE;
+    }
+    *cookie_data_b64 = data;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* GetCookie                                                           */
+/* ------------------------------------------------------------------ */
+
+void wsusss_cookie_request_write(soap_buf *b, const char *auth_cookie_b64,
+                                 const wsusss_cookie *old_cookie, const char *protocol_version)
+{
+    soap_buf_puts(b, "<GetCookie xmlns=\"" WSUSSS_NS "\"><authCookies><AuthorizationCookie>"
+                     "<PlugInId>" WSUSSS_PLUGIN_ID "</PlugInId>");
+    soap_buf_elem(b, "CookieData", auth_cookie_b64);
+    soap_buf_puts(b, "</AuthorizationCookie></authCookies>");
+    if (old_cookie && old_cookie->data && old_cookie->data[0])
+        write_cookie(b, "oldCookie", old_cookie);
+    soap_buf_elem(b, "protocolVersion", protocol_version);
+    soap_buf_puts(b, "</GetCookie>");
+}
+
+int wsusss_cookie_request_read(xmlNode *op, char **auth_cookie_b64, char *protocol_version,
+                               size_t vlen)
+{
+    *auth_cookie_b64 = NULL;
+    if (!op || strcmp((const char *)op->name, "GetCookie") != 0)
+        return CM_EPARSE;
+    xmlNode *arr = soap_child(op, "authCookies");
+    soap_child_text(op, "protocolVersion", protocol_version, vlen, "");
+    trim(protocol_version);
+    if (arr && count_children(arr, "AuthorizationCookie") == 1) {
+        char *d = soap_child_strdup(soap_child(arr, "AuthorizationCookie"), "CookieData");
+        if (d) {
+            trim(d);
+            *auth_cookie_b64 = d;
+        }
+    }
+    return 0;
+}
+
+void wsusss_cookie_response_write(soap_buf *b, const wsusss_cookie *c)
+{
+    soap_buf_puts(b, "<GetCookieResponse xmlns=\"" WSUSSS_NS "\">");
+    write_cookie(b, "GetCookieResult", c);
+    soap_buf_puts(b, "</GetCookieResponse>");
+}
+
+int wsusss_cookie_response_read(xmlNode *resp, wsusss_cookie *out)
+{
+    xmlNode *r = result_of(resp, "GetCookieResponse", "GetCookieResult");
+    int ret = read_cookie(r, out);
+    if (ret == CM_ENOTFOUND)
+        return CM_EPARSE;
+    if (ret < 0)
+        return ret;
+    trim(out->data);
+    if (!out->data[0]) {
+        wsusss_cookie_free(out);
+        return CM_EPARSE;
+    }
+    return 0;
+}
+
+int wsusss_cookie_arg_read(xmlNode *op, wsusss_cookie *out)
+{
+    int ret = read_cookie(soap_child(op, "cookie"), out);
+    if (ret < 0)
+        return ret;
+    trim(out->data);
+    if (!out->data[0]) {
+        wsusss_cookie_free(out);
+        return CM_ENOTFOUND;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* GetConfigData                                                       */
+/* ------------------------------------------------------------------ */
+
+void wsusss_config_request_write(soap_buf *b, const wsusss_cookie *c, const char *config_anchor)
+{
+    soap_buf_puts(b, "<GetConfigData xmlns=\"" WSUSSS_NS "\">");
+    write_cookie(b, "cookie", c);
+    if (config_anchor && *config_anchor)
+        soap_buf_elem(b, "configAnchor", config_anchor);
+    soap_buf_puts(b, "</GetConfigData>");
+}
+
+int wsusss_config_request_read(xmlNode *op, char *config_anchor, size_t alen)
+{
+    if (!op || strcmp((const char *)op->name, "GetConfigData") != 0)
+        return CM_EPARSE;
+    soap_child_text(op, "configAnchor", config_anchor, alen, "");
+    return 0;
+}
+
+static const char *tf(int v)
+{
+    return v ? "true" : "false";
+}
+
+void wsusss_config_response_write(soap_buf *b, const wsusss_config_data *cfg)
+{
+    soap_buf_puts(b, "<GetConfigDataResponse xmlns=\"" WSUSSS_NS "\"><GetConfigDataResult>");
+    soap_buf_printf(b, "<CatalogOnlySync>%s</CatalogOnlySync>", tf(cfg->catalog_only_sync));
+    soap_buf_printf(b, "<LazySync>%s</LazySync>", tf(cfg->lazy_sync));
+    soap_buf_printf(b, "<ServerHostsPsfFiles>%s</ServerHostsPsfFiles>", tf(cfg->hosts_psf));
+    soap_buf_elem_int(b, "MaxNumberOfComputerIdsInRequest", cfg->max_computer_ids);
+    soap_buf_elem_int(b, "MaxNumberOfDriverSetsPerRequest", cfg->max_driver_sets_per_request);
+    soap_buf_elem_int(b, "MaxNumberOfPnpHardwareIdsInRequest", cfg->max_pnp_ids);
+    soap_buf_elem_int(b, "MaxNumberOfUpdatesPerRequest", cfg->max_updates_per_request);
+    soap_buf_elem(b, "NewConfigAnchor", cfg->new_config_anchor);
+    soap_buf_elem(b, "ProtocolVersion", cfg->protocol_version);
+    soap_buf_puts(b, "<LanguageUpdateList>");
+    for (size_t i = 0; i < cfg->nlanguages; i++) {
+        const wsusss_language *l = &cfg->languages[i];
+        soap_buf_puts(b, "<ServerSyncLanguageData>");
+        soap_buf_elem_int(b, "LanguageID", l->id);
+        soap_buf_elem(b, "ShortLanguage", l->short_name);
+        soap_buf_elem(b, "LongLanguage", l->long_name);
+        soap_buf_printf(b, "<Enabled>%s</Enabled>", tf(l->enabled));
+        soap_buf_puts(b, "</ServerSyncLanguageData>");
+    }
+    soap_buf_puts(b, "</LanguageUpdateList>");
+    soap_buf_elem_int(b, "MaxUpdatesPerRequestInGetUpdateDecryptionData",
+                      cfg->max_decryption_updates);
+    soap_buf_puts(b, "</GetConfigDataResult></GetConfigDataResponse>");
+}
+
+static int opt_int(xmlNode *r, const char *name, int def)
+{
+    long long v;
+    if (soap_child_int(r, name, &v) < 0 || v < 0 || v > 0x7fffffff)
+        return def;
+    return (int)v;
+}
+
+int wsusss_config_response_read(xmlNode *resp, wsusss_config_data *out)
+{
+    xmlNode *r = result_of(resp, "GetConfigDataResponse", "GetConfigDataResult");
+    long long max;
+    memset(out, 0, sizeof *out);
+    if (!r || soap_child_int(r, "MaxNumberOfUpdatesPerRequest", &max) < 0 || max < 1 ||
+        max > 100000)
+        return CM_EPARSE;
+    out->max_updates_per_request = (int)max;
+    out->catalog_only_sync = soap_child_bool(r, "CatalogOnlySync", 1);
+    out->lazy_sync = soap_child_bool(r, "LazySync", 1);
+    out->hosts_psf = soap_child_bool(r, "ServerHostsPsfFiles", 0);
+    out->max_driver_sets_per_request = opt_int(r, "MaxNumberOfDriverSetsPerRequest", 0);
+    out->max_computer_ids = opt_int(r, "MaxNumberOfComputerIdsInRequest", 0);
+    out->max_pnp_ids = opt_int(r, "MaxNumberOfPnpHardwareIdsInRequest", 0);
+    out->max_decryption_updates = opt_int(r, "MaxUpdatesPerRequestInGetUpdateDecryptionData", 0);
+    soap_child_text(r, "NewConfigAnchor", out->new_config_anchor, sizeof out->new_config_anchor,
+                    "");
+    soap_child_text(r, "ProtocolVersion", out->protocol_version, sizeof out->protocol_version, "");
+    xmlNode *list = soap_child(r, "LanguageUpdateList");
+    size_t n = count_children(list, "ServerSyncLanguageData"), i = 0;
+    if (n) {
+        out->languages = calloc(n, sizeof *out->languages);
+        if (!out->languages)
+            return -ENOMEM;
+        for (xmlNode *c = soap_child(list, "ServerSyncLanguageData"); c;
+             c = soap_next(c, "ServerSyncLanguageData")) {
+            wsusss_language *l = &out->languages[i++];
+            l->id = opt_int(c, "LanguageID", 0);
+            soap_child_text(c, "ShortLanguage", l->short_name, sizeof l->short_name, "");
+            soap_child_text(c, "LongLanguage", l->long_name, sizeof l->long_name, "");
+            l->enabled = soap_child_bool(c, "Enabled", 0);
+        }
+        out->nlanguages = n;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* GetRevisionIdList                                                   */
+/* ------------------------------------------------------------------ */
+
+static void write_id_deltas(soap_buf *b, const char *elem, char (*ids)[37], size_t n, int delta)
+{
+    if (!n)
+        return;
+    soap_buf_printf(b, "<%s>", elem);
+    for (size_t i = 0; i < n; i++)
+        soap_buf_printf(b, "<IdAndDelta><Id>%s</Id><Delta>%s</Delta></IdAndDelta>", ids[i],
+                        tf(delta));
+    soap_buf_printf(b, "</%s>", elem);
+}
+
+void wsusss_revision_request_write(soap_buf *b, const wsusss_cookie *c, const wsusss_filter *f)
+{
+    soap_buf_puts(b, "<GetRevisionIdList xmlns=\"" WSUSSS_NS "\">");
+    write_cookie(b, "cookie", c);
+    soap_buf_puts(b, "<filter>");
+    if (f->anchor[0])
+        soap_buf_elem(b, "Anchor", f->anchor);
+    soap_buf_printf(b, "<GetConfig>%s</GetConfig>", tf(f->get_config));
+    soap_buf_printf(b, "<Get63LanguageOnly>%s</Get63LanguageOnly>", tf(f->get63_language_only));
+    if (!f->get_config) {
+        write_id_deltas(b, "Categories", f->categories, f->ncategories, f->delta);
+        write_id_deltas(b, "Classifications", f->classifications, f->nclassifications,
+                        f->delta);
+        if (f->nlanguages) {
+            soap_buf_puts(b, "<Languages>");
+            for (size_t i = 0; i < f->nlanguages; i++)
+                soap_buf_printf(
+                    b, "<LanguageAndDelta><Id>%d</Id><Delta>%s</Delta></LanguageAndDelta>",
+                    f->languages[i], tf(f->delta));
+            soap_buf_puts(b, "</Languages>");
+        }
+    }
+    soap_buf_puts(b, "</filter></GetRevisionIdList>");
+}
+
+static int read_id_deltas(xmlNode *arr, char (**out)[37], size_t *n)
+{
+    size_t cnt = count_children(arr, "IdAndDelta"), i = 0;
+    char buf[64];
+    *out = NULL;
+    *n = 0;
+    if (!cnt)
+        return 0;
+    char(*v)[37] = calloc(cnt, sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    for (xmlNode *c = soap_child(arr, "IdAndDelta"); c; c = soap_next(c, "IdAndDelta")) {
+        soap_child_text(c, "Id", buf, sizeof buf, "");
+        if (wsusss_guid_parse(buf, v[i++]) < 0) {
+            free(v);
+            return CM_EPARSE;
+        }
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+int wsusss_revision_request_read(xmlNode *op, wsusss_filter *out)
+{
+    int ret;
+    memset(out, 0, sizeof *out);
+    if (!op || strcmp((const char *)op->name, "GetRevisionIdList") != 0)
+        return CM_EPARSE;
+    xmlNode *f = soap_child(op, "filter");
+    if (!f || !soap_child(f, "GetConfig"))
+        return CM_EPARSE;
+    soap_child_text(f, "Anchor", out->anchor, sizeof out->anchor, "");
+    trim(out->anchor);
+    out->get_config = soap_child_bool(f, "GetConfig", 0);
+    out->get63_language_only = soap_child_bool(f, "Get63LanguageOnly", 0);
+    if ((ret = read_id_deltas(soap_child(f, "Categories"), &out->categories,
+                              &out->ncategories)) < 0 ||
+        (ret = read_id_deltas(soap_child(f, "Classifications"), &out->classifications,
+                              &out->nclassifications)) < 0) {
+        wsusss_filter_free(out);
+        return ret;
+    }
+    xmlNode *langs = soap_child(f, "Languages");
+    size_t nl = count_children(langs, "LanguageAndDelta"), i = 0;
+    if (nl) {
+        out->languages = calloc(nl, sizeof *out->languages);
+        if (!out->languages) {
+            wsusss_filter_free(out);
+            return -ENOMEM;
+        }
+        for (xmlNode *c = soap_child(langs, "LanguageAndDelta"); c;
+             c = soap_next(c, "LanguageAndDelta"))
+            out->languages[i++] = opt_int(c, "Id", 0);
+        out->nlanguages = nl;
+    }
+    return 0;
+}
+
+void wsusss_revision_response_write(soap_buf *b, const char *anchor, const wsusss_identity *ids,
+                                    size_t n)
+{
+    soap_buf_puts(b, "<GetRevisionIdListResponse xmlns=\"" WSUSSS_NS
+                     "\"><GetRevisionIdListResult>");
+    soap_buf_elem(b, "Anchor", anchor);
+    soap_buf_puts(b, "<NewRevisions>");
+    for (size_t i = 0; i < n; i++)
+        write_identity(b, "UpdateIdentity", &ids[i]);
+    soap_buf_puts(b, "</NewRevisions></GetRevisionIdListResult></GetRevisionIdListResponse>");
+}
+
+int wsusss_revision_response_read(xmlNode *resp, char *anchor, size_t alen, wsusss_identity **ids,
+                                  size_t *n)
+{
+    xmlNode *r = result_of(resp, "GetRevisionIdListResponse", "GetRevisionIdListResult");
+    *ids = NULL;
+    *n = 0;
+    if (!r || !soap_child(r, "Anchor"))
+        return CM_EPARSE;
+    soap_child_text(r, "Anchor", anchor, alen, "");
+    trim(anchor);
+    return read_identities(soap_child(r, "NewRevisions"), ids, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* GetUpdateData                                                       */
+/* ------------------------------------------------------------------ */
+
+void wsusss_update_request_write(soap_buf *b, const wsusss_cookie *c, const wsusss_identity *ids,
+                                 size_t n)
+{
+    soap_buf_puts(b, "<GetUpdateData xmlns=\"" WSUSSS_NS "\">");
+    write_cookie(b, "cookie", c);
+    soap_buf_puts(b, "<updateIds>");
+    for (size_t i = 0; i < n; i++)
+        write_identity(b, "UpdateIdentity", &ids[i]);
+    soap_buf_puts(b, "</updateIds></GetUpdateData>");
+}
+
+int wsusss_update_request_read(xmlNode *op, wsusss_identity **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    if (!op || strcmp((const char *)op->name, "GetUpdateData") != 0)
+        return CM_EPARSE;
+    xmlNode *arr = soap_child(op, "updateIds");
+    if (!arr)
+        return 0;
+    return read_identities(arr, ids, n);
+}
+
+void wsusss_update_response_begin(soap_buf *b)
+{
+    soap_buf_puts(b, "<GetUpdateDataResponse xmlns=\"" WSUSSS_NS
+                     "\"><GetUpdateDataResult><updates>");
+}
+
+int wsusss_update_response_add(soap_buf *b, const wsusss_identity *id, const char *xml,
+                               size_t len, int compress, char (*digests)[48], size_t ndigests)
+{
+    soap_buf_puts(b, "<ServerSyncUpdateData>");
+    write_identity(b, "Id", id);
+    if (!compress) {
+        soap_buf_puts(b, "<XmlUpdateBlob>");
+        soap_buf_escapen(b, xml, len);
+        soap_buf_puts(b, "</XmlUpdateBlob>");
+    }
+    if (ndigests) {
+        soap_buf_puts(b, "<FileDigestList>");
+        for (size_t i = 0; i < ndigests; i++)
+            soap_buf_elem(b, "base64Binary", digests[i]);
+        soap_buf_puts(b, "</FileDigestList>");
+    }
+    if (compress) {
+        unsigned char *cab;
+        size_t cablen, b64len;
+        int ret = cabw_single_mem("blob", xml, len, &cab, &cablen);
+        if (ret < 0)
+            return ret;
+        char *t = cabmem_base64_encode(cab, cablen, &b64len);
+        free(cab);
+        if (!t)
+            return -ENOMEM;
+        soap_buf_puts(b, "<XmlUpdateBlobCompressed>");
+        soap_buf_add(b, t, b64len);
+        soap_buf_puts(b, "</XmlUpdateBlobCompressed>");
+        free(t);
+    }
+    soap_buf_puts(b, "</ServerSyncUpdateData>");
+    return b->err ? -ENOMEM : 0;
+}
+
+void wsusss_update_response_urls(soap_buf *b)
+{
+    soap_buf_puts(b, "</updates><fileUrls>");
+}
+
+void wsusss_update_response_url(soap_buf *b, const char *digest, const char *mu_url)
+{
+    soap_buf_puts(b, "<ServerSyncUrlData>");
+    soap_buf_elem(b, "FileDigest", digest);
+    if (mu_url && *mu_url)
+        soap_buf_elem(b, "MUUrl", mu_url);
+    soap_buf_puts(b, "</ServerSyncUrlData>");
+}
+
+void wsusss_update_response_end(soap_buf *b)
+{
+    soap_buf_puts(b, "</fileUrls></GetUpdateDataResult></GetUpdateDataResponse>");
+}
+
+/*
+ * The blob of one ServerSyncUpdateData as XML text.  XmlUpdateBlob is a
+ * string, but the specification's own example shows the update element
+ * inline, so an element child is serialized back to text as well.
+ */
+static int read_blob(xmlNode *sud, wsusss_update_data *u)
+{
+    xmlNode *plain = soap_child(sud, "XmlUpdateBlob");
+    xmlNode *comp = soap_child(sud, "XmlUpdateBlobCompressed");
+    if (plain && !comp) {
+        xmlNode *el = NULL;
+        for (xmlNode *c = plain->children; c; c = c->next)
+            if (c->type == XML_ELEMENT_NODE) {
+                el = c;
+                break;
+            }
+        if (el) {
+            xmlBuffer *xb = xmlBufferCreate();
+            if (!xb)
+                return -ENOMEM;
+            if (xmlNodeDump(xb, el->doc, el, 0, 0) < 0) {
+                xmlBufferFree(xb);
+                return CM_EPARSE;
+            }
+            u->xml_len = (size_t)xmlBufferLength(xb);
+            u->xml = malloc(u->xml_len + 1);
+            if (u->xml) {
+                memcpy(u->xml, xmlBufferContent(xb), u->xml_len);
+                u->xml[u->xml_len] = '\0';
+            }
+            xmlBufferFree(xb);
+            return u->xml ? 0 : -ENOMEM;
+        }
+        u->xml = soap_child_strdup(sud, "XmlUpdateBlob");
+        if (!u->xml)
+            return -ENOMEM;
+        u->xml_len = strlen(u->xml);
+        if (u->xml_len > WSUSSS_MAX_BLOB)
+            return CM_ETOOBIG;
+        return u->xml_len ? 0 : CM_EPARSE;
+    }
+    if (comp && !plain) {
+        char *t = soap_child_strdup(sud, "XmlUpdateBlobCompressed");
+        unsigned char *cab;
+        size_t cablen;
+        int ret;
+        if (!t)
+            return -ENOMEM;
+        ret = cabmem_base64_decode(t, strlen(t), &cab, &cablen);
+        free(t);
+        if (ret < 0)
+            return ret;
+        ret = cabmem_extract(cab, cablen, WSUSSS_MAX_BLOB, &u->xml, &u->xml_len);
+        free(cab);
+        u->was_compressed = 1;
+        return ret;
+    }
+    /* Both or neither: MS-WSUSSS 3.1.4.6.3.3 allows exactly one. */
+    return CM_EPARSE;
+}
+
+int wsusss_update_response_read(xmlNode *resp, wsusss_update_data **ups, size_t *nups,
+                                wsusss_file_url **urls, size_t *nurls)
+{
+    xmlNode *r = result_of(resp, "GetUpdateDataResponse", "GetUpdateDataResult");
+    int ret = 0;
+    *ups = NULL;
+    *nups = 0;
+    *urls = NULL;
+    *nurls = 0;
+    if (!r)
+        return CM_EPARSE;
+    xmlNode *arr = soap_child(r, "updates");
+    size_t n = count_children(arr, "ServerSyncUpdateData"), i = 0;
+    wsusss_update_data *u = n ? calloc(n, sizeof *u) : NULL;
+    if (n && !u)
+        return -ENOMEM;
+    for (xmlNode *c = soap_child(arr, "ServerSyncUpdateData"); c;
+         c = soap_next(c, "ServerSyncUpdateData"), i++) {
+        xmlNode *dl = soap_child(c, "FileDigestList");
+        size_t nd = count_children(dl, "base64Binary"), k = 0;
+        if (read_identity(soap_child(c, "Id"), &u[i].id) < 0) {
+            ret = CM_EPARSE;
+            break;
+        }
+        if ((ret = read_blob(c, &u[i])) < 0)
+            break;
+        if (nd) {
+            u[i].digests = calloc(nd, sizeof *u[i].digests);
+            if (!u[i].digests) {
+                ret = -ENOMEM;
+                break;
+            }
+            for (xmlNode *d = soap_child(dl, "base64Binary"); d;
+                 d = soap_next(d, "base64Binary")) {
+                char *t = soap_text(d);
+                if (!t) {
+                    ret = -ENOMEM;
+                    break;
+                }
+                trim(t);
+                snprintf(u[i].digests[k++], 48, "%s", t);
+                free(t);
+            }
+            if (ret < 0)
+                break;
+            u[i].ndigests = nd;
+        }
+    }
+    if (ret < 0) {
+        wsusss_update_data_free(u, n);
+        return ret;
+    }
+    xmlNode *fu = soap_child(r, "fileUrls");
+    size_t nu = count_children(fu, "ServerSyncUrlData"), j = 0;
+    wsusss_file_url *v = nu ? calloc(nu, sizeof *v) : NULL;
+    if (nu && !v) {
+        wsusss_update_data_free(u, n);
+        return -ENOMEM;
+    }
+    for (xmlNode *c = soap_child(fu, "ServerSyncUrlData"); c; c = soap_next(c, "ServerSyncUrlData"))
+    {
+        soap_child_text(c, "FileDigest", v[j].digest, sizeof v[j].digest, "");
+        trim(v[j].digest);
+        v[j].mu_url = soap_child_strdup(c, "MUUrl");
+        j++;
+    }
+    *ups = u;
+    *nups = n;
+    *urls = v;
+    *nurls = nu;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Downstream client                                                   */
+/* ------------------------------------------------------------------ */
+
+struct wsusss_client {
+    soap_client *sc;
+    char error[2400];
+    char fault_code[64];
+    char auth_path[300];
+    char *auth_cookie;
+    wsusss_cookie cookie;
+};
+
+int wsusss_client_new(wsusss_client **out, const soap_endpoint *ep)
+{
+    wsusss_client *c = calloc(1, sizeof *c);
+    int ret;
+    *out = NULL;
+    if (!c)
+        return -ENOMEM;
+    if ((ret = soap_client_new(&c->sc, ep)) < 0) {
+        free(c);
+        return ret;
+    }
+    snprintf(c->auth_path, sizeof c->auth_path, "%s", WSUSSS_DSSAUTH_PATH);
+    *out = c;
+    return 0;
+}
+
+void wsusss_client_free(wsusss_client *c)
+{
+    if (!c)
+        return;
+    soap_client_free(c->sc);
+    free(c->auth_cookie);
+    wsusss_cookie_free(&c->cookie);
+    free(c);
+}
+
+const char *wsusss_client_error(const wsusss_client *c)
+{
+    return c ? c->error : "";
+}
+
+const char *wsusss_client_fault_code(const wsusss_client *c)
+{
+    return c ? c->fault_code : "";
+}
+
+/*
+ * One call; on failure the error reads as WSUS words a failed sync: the
+ * authorization web service's refusals are DssAuthenticationError, the
+ * rest UssCommunicationError.
+ */
+static int ss_call(wsusss_client *c, int dss, const char *path, const char *action,
+                   soap_buf *body, const char *response, xmlDoc **doc, xmlNode **resp)
+{
+    const char *kind = dss ? "DssAuthenticationError" : "UssCommunicationError";
+    int ret;
+    c->error[0] = '\0';
+    c->fault_code[0] = '\0';
+    if (body->err) {
+        snprintf(c->error, sizeof c->error, "%s: OutOfMemoryException", kind);
+        return -ENOMEM;
+    }
+    ret = soap_call(c->sc, path, action, body->data, body->len, doc, resp);
+    if (ret == SOAP_EFAULT) {
+        snprintf(c->fault_code, sizeof c->fault_code, "%s", soap_client_fault_code(c->sc));
+        snprintf(c->error, sizeof c->error, "%s: SoapException: %s", kind,
+                 soap_client_error(c->sc));
+        return ret;
+    }
+    if (ret < 0) {
+        snprintf(c->error, sizeof c->error, "%s: WebException: %s%s", kind,
+                 soap_client_error(c->sc), dss && ret == SOAP_EUNAUTHORIZED ? "." : "");
+        return ret;
+    }
+    if (strcmp((const char *)(*resp)->name, response) != 0) {
+        xmlFreeDoc(*doc);
+        *doc = NULL;
+        *resp = NULL;
+        snprintf(c->error, sizeof c->error,
+                 "%s: InvalidOperationException: There is an error in XML document (1, 1).",
+                 kind);
+        return SOAP_EBADRESPONSE;
+    }
+    return 0;
+}
+
+static int bad_message(wsusss_client *c, int dss, int ret)
+{
+    if (ret == -ENOMEM)
+        snprintf(c->error, sizeof c->error, "%s: OutOfMemoryException",
+                 dss ? "DssAuthenticationError" : "UssCommunicationError");
+    else
+        snprintf(c->error, sizeof c->error,
+                 "%s: InvalidOperationException: There is an error in XML document (1, 1).",
+                 dss ? "DssAuthenticationError" : "UssCommunicationError");
+    return ret == -ENOMEM ? ret : SOAP_EBADRESPONSE;
+}
+
+/* The ServiceUrl becomes a path on the same server: accept plain relative paths only. */
+static int service_path_ok(const char *s)
+{
+    if (!*s || strstr(s, "..") || strstr(s, "//") || strlen(s) > 250)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("/._-", *s))
+            return 0;
+    return 1;
+}
+
+int wsusss_authorize(wsusss_client *c, const char *account_name, const char *account_guid)
+{
+    soap_buf b;
+    xmlDoc *doc = NULL;
+    xmlNode *resp;
+    char plugin[64], url[300];
+    int ret;
+
+    soap_buf_init(&b);
+    wsusss_auth_config_request_write(&b);
+    ret = ss_call(c, 0, WSUSSS_SYNC_PATH, WSUSSS_NS "/GetAuthConfig", &b, "GetAuthConfigResponse",
+                  &doc, &resp);
+    soap_buf_free(&b);
+    if (ret < 0)
+        return ret;
+    ret = wsusss_auth_config_response_read(resp, plugin, sizeof plugin, url, sizeof url);
+    xmlFreeDoc(doc);
+    if (ret < 0)
+        return bad_message(c, 0, ret);
+    if (service_path_ok(url))
+        snprintf(c->auth_path, sizeof c->auth_path, "/%s", url);
+
+    soap_buf_init(&b);
+    wsusss_auth_cookie_request_write(&b, account_name, account_guid);
+    ret = ss_call(c, 1, c->auth_path, WSUSSS_DSSAUTH_NS "/GetAuthorizationCookie", &b,
+                  "GetAuthorizationCookieResponse", &doc, &resp);
+    soap_buf_free(&b);
+    if (ret < 0)
+        return ret;
+    free(c->auth_cookie);
+    c->auth_cookie = NULL;
+    ret = wsusss_auth_cookie_response_read(resp, plugin, sizeof plugin, &c->auth_cookie);
+    xmlFreeDoc(doc);
+    if (ret < 0)
+        return bad_message(c, 1, ret);
+
+    soap_buf_init(&b);
+    wsusss_cookie_request_write(&b, c->auth_cookie, &c->cookie, WSUSSS_PROTOCOL_VERSION);
+    ret = ss_call(c, 0, WSUSSS_SYNC_PATH, WSUSSS_NS "/GetCookie", &b, "GetCookieResponse", &doc,
+                  &resp);
+    soap_buf_free(&b);
+    if (ret < 0)
+        return ret;
+    wsusss_cookie nc;
+    ret = wsusss_cookie_response_read(resp, &nc);
+    xmlFreeDoc(doc);
+    if (ret < 0)
+        return bad_message(c, 0, ret);
+    wsusss_cookie_free(&c->cookie);
+    c->cookie = nc;
+    return 0;
+}
+
+int wsusss_get_config(wsusss_client *c, const char *config_anchor, wsusss_config_data *out)
+{
+    soap_buf b;
+    xmlDoc *doc = NULL;
+    xmlNode *resp;
+    int ret;
+    memset(out, 0, sizeof *out);
+    soap_buf_init(&b);
+    wsusss_config_request_write(&b, &c->cookie, config_anchor);
+    ret = ss_call(c, 0, WSUSSS_SYNC_PATH, WSUSSS_NS "/GetConfigData", &b, "GetConfigDataResponse",
+                  &doc, &resp);
+    soap_buf_free(&b);
+    if (ret < 0)
+        return ret;
+    ret = wsusss_config_response_read(resp, out);
+    xmlFreeDoc(doc);
+    return ret < 0 ? bad_message(c, 0, ret) : 0;
+}
+
+int wsusss_get_revision_ids(wsusss_client *c, const wsusss_filter *f, char *anchor, size_t alen,
+                            wsusss_identity **ids, size_t *n)
+{
+    soap_buf b;
+    xmlDoc *doc = NULL;
+    xmlNode *resp;
+    int ret;
+    *ids = NULL;
+    *n = 0;
+    soap_buf_init(&b);
+    wsusss_revision_request_write(&b, &c->cookie, f);
+    ret = ss_call(c, 0, WSUSSS_SYNC_PATH, WSUSSS_NS "/GetRevisionIdList", &b,
+                  "GetRevisionIdListResponse", &doc, &resp);
+    soap_buf_free(&b);
+    if (ret < 0)
+        return ret;
+    ret = wsusss_revision_response_read(resp, anchor, alen, ids, n);
+    xmlFreeDoc(doc);
+    return ret < 0 ? bad_message(c, 0, ret) : 0;
+}
+
+int wsusss_get_update_data(wsusss_client *c, const wsusss_identity *ids, size_t n,
+                           wsusss_update_data **ups, size_t *nups, wsusss_file_url **urls,
+                           size_t *nurls)
+{
+    soap_buf b;
+    xmlDoc *doc = NULL;
+    xmlNode *resp;
+    int ret;
+    *ups = NULL;
+    *nups = 0;
+    *urls = NULL;
+    *nurls = 0;
+    soap_buf_init(&b);
+    wsusss_update_request_write(&b, &c->cookie, ids, n);
+    ret = ss_call(c, 0, WSUSSS_SYNC_PATH, WSUSSS_NS "/GetUpdateData", &b, "GetUpdateDataResponse",
+                  &doc, &resp);
+    soap_buf_free(&b);
+    if (ret < 0)
+        return ret;
+    ret = wsusss_update_response_read(resp, ups, nups, urls, nurls);
+    xmlFreeDoc(doc);
+    return ret < 0 ? bad_message(c, 0, ret) : 0;
+}

@@ -1,0 +1,263 @@
+/*
+ * bulk.c - many-row prepared statements with parameters bound once (see
+ * bulk.h).  Column-wise buffers: slot (row r, column c) is bound to
+ * parameter r * ncols + c + 1 of the full statement; a partial flush
+ * prepares a statement of the exact row count over the same buffers.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sql.h>
+#include <sqlext.h>
+
+#include "bulk.h"
+#include "cm_error.h"
+
+typedef struct slotcol {
+    bulk_type type;
+    size_t maxlen;
+    long long *iv; /* rows values (BULK_INT) */
+    char *sv;      /* rows * (maxlen + 1) bytes (BULK_TEXT) */
+    SQLLEN *ind;   /* rows indicators */
+} slotcol;
+
+struct bulk {
+    db *d;
+    char *head, *tail;
+    int ncols, rows;
+    int cur;      /* rows complete in the buffers */
+    unsigned set; /* bit per column set for the row being built (ncols <= 32) */
+    slotcol *cols;
+    SQLHSTMT full;
+    long long written;
+};
+
+static char *build_sql(const bulk *b, int rows)
+{
+    size_t rowlen = 2 + (size_t)b->ncols * 3;
+    size_t len = strlen(b->head) + strlen(b->tail) + (size_t)rows * (rowlen + 2) + 8;
+    char *sql = malloc(len), *p;
+    if (!sql)
+        return NULL;
+    p = sql + sprintf(sql, "%s ", b->head);
+    for (int r = 0; r < rows; r++) {
+        if (r)
+            *p++ = ',';
+        *p++ = '(';
+        for (int c = 0; c < b->ncols; c++) {
+            if (c)
+                *p++ = ',';
+            *p++ = '?';
+        }
+        *p++ = ')';
+    }
+    strcpy(p, b->tail);
+    return sql;
+}
+
+static int bind_stmt(bulk *b, SQLHSTMT h, int rows)
+{
+    for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < b->ncols; c++) {
+            slotcol *col = &b->cols[c];
+            SQLUSMALLINT idx = (SQLUSMALLINT)(r * b->ncols + c + 1);
+            SQLRETURN rc;
+            if (col->type == BULK_INT)
+                rc = SQLBindParameter(h, idx, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
+                                      &col->iv[r], 0, &col->ind[r]);
+            else
+                rc = SQLBindParameter(h, idx, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR,
+                                      col->maxlen, 0, col->sv + (size_t)r * (col->maxlen + 1),
+                                      (SQLLEN)(col->maxlen + 1), &col->ind[r]);
+            if (!SQL_SUCCEEDED(rc))
+                return db_native_error(b->d, SQL_HANDLE_STMT, h, "bulk bind");
+        }
+    }
+    return 0;
+}
+
+static int prepare(bulk *b, int rows, SQLHSTMT *out)
+{
+    SQLHDBC dbc = db_native_handle(b->d);
+    SQLHSTMT h = SQL_NULL_HSTMT;
+    char *sql;
+    int ret;
+
+    *out = SQL_NULL_HSTMT;
+    if (!dbc)
+        return CM_EDBCONN;
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &h)))
+        return db_native_error(b->d, SQL_HANDLE_DBC, dbc, "bulk statement");
+    sql = build_sql(b, rows);
+    if (!sql) {
+        SQLFreeHandle(SQL_HANDLE_STMT, h);
+        return -ENOMEM;
+    }
+    if (!SQL_SUCCEEDED(SQLPrepare(h, (SQLCHAR *)sql, SQL_NTS))) {
+        ret = db_native_error(b->d, SQL_HANDLE_STMT, h, "bulk prepare");
+        goto fail;
+    }
+    if ((ret = bind_stmt(b, h, rows)) < 0)
+        goto fail;
+    free(sql);
+    *out = h;
+    return 0;
+fail:
+    free(sql);
+    SQLFreeHandle(SQL_HANDLE_STMT, h);
+    return ret;
+}
+
+int bulk_open(db *d, bulk **out, const char *head, const char *tail, const bulk_col *cols,
+              int ncols, int rows)
+{
+    bulk *b;
+    int ret = -ENOMEM;
+
+    *out = NULL;
+    if (ncols < 1 || ncols > 32 || rows < 1 || rows * ncols > 30000)
+        return -EINVAL;
+    b = calloc(1, sizeof *b);
+    if (!b)
+        return -ENOMEM;
+    b->d = d;
+    b->ncols = ncols;
+    b->rows = rows;
+    b->head = strdup(head);
+    b->tail = strdup(tail ? tail : "");
+    b->cols = calloc((size_t)ncols, sizeof *b->cols);
+    if (!b->head || !b->tail || !b->cols)
+        goto fail;
+    for (int c = 0; c < ncols; c++) {
+        slotcol *col = &b->cols[c];
+        col->type = cols[c].type;
+        col->maxlen = cols[c].maxlen ? cols[c].maxlen : 1;
+        col->ind = calloc((size_t)rows, sizeof *col->ind);
+        if (col->type == BULK_INT)
+            col->iv = calloc((size_t)rows, sizeof *col->iv);
+        else
+            col->sv = calloc((size_t)rows, col->maxlen + 1);
+        if (!col->ind || (!col->iv && !col->sv))
+            goto fail;
+    }
+    if ((ret = prepare(b, rows, &b->full)) < 0)
+        goto fail;
+    *out = b;
+    return 0;
+fail:
+    bulk_close(b);
+    return ret;
+}
+
+void bulk_close(bulk *b)
+{
+    if (!b)
+        return;
+    if (b->full != SQL_NULL_HSTMT)
+        SQLFreeHandle(SQL_HANDLE_STMT, b->full);
+    if (b->cols) {
+        for (int c = 0; c < b->ncols; c++) {
+            free(b->cols[c].iv);
+            free(b->cols[c].sv);
+            free(b->cols[c].ind);
+        }
+    }
+    free(b->cols);
+    free(b->head);
+    free(b->tail);
+    free(b);
+}
+
+int bulk_int(bulk *b, int col, long long v)
+{
+    if (col < 0 || col >= b->ncols || b->cols[col].type != BULK_INT)
+        return -EINVAL;
+    b->cols[col].iv[b->cur] = v;
+    b->cols[col].ind[b->cur] = 0;
+    b->set |= 1u << col;
+    return 0;
+}
+
+int bulk_text(bulk *b, int col, const char *v)
+{
+    slotcol *c;
+    size_t len;
+    if (!v)
+        return bulk_null(b, col);
+    if (col < 0 || col >= b->ncols || b->cols[col].type != BULK_TEXT)
+        return -EINVAL;
+    c = &b->cols[col];
+    len = strlen(v);
+    if (len > c->maxlen)
+        return CM_ETOOBIG;
+    memcpy(c->sv + (size_t)b->cur * (c->maxlen + 1), v, len + 1);
+    c->ind[b->cur] = (SQLLEN)len;
+    b->set |= 1u << col;
+    return 0;
+}
+
+int bulk_null(bulk *b, int col)
+{
+    if (col < 0 || col >= b->ncols)
+        return -EINVAL;
+    b->cols[col].ind[b->cur] = SQL_NULL_DATA;
+    b->set |= 1u << col;
+    return 0;
+}
+
+static int execute(bulk *b, SQLHSTMT h, int rows)
+{
+    SQLRETURN rc = SQLExecute(h);
+    int ret = 0;
+    if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA)
+        ret = db_native_error(b->d, SQL_HANDLE_STMT, h, "bulk execute");
+    SQLFreeStmt(h, SQL_CLOSE);
+    if (ret == 0)
+        b->written += rows;
+    return ret;
+}
+
+int bulk_row(bulk *b)
+{
+    unsigned all = b->ncols == 32 ? 0xFFFFFFFFu : (1u << b->ncols) - 1;
+    /* A column left unset would silently reuse the previous row's value. */
+    if ((b->set & all) != all)
+        return -EINVAL;
+    b->set = 0;
+    b->cur++;
+    if (b->cur < b->rows)
+        return 0;
+    int ret = execute(b, b->full, b->rows);
+    b->cur = 0;
+    return ret;
+}
+
+int bulk_flush(bulk *b)
+{
+    SQLHSTMT h;
+    int ret, n = b->cur;
+    if (n == 0)
+        return 0;
+    b->cur = 0;
+    b->set = 0;
+    if ((ret = prepare(b, n, &h)) < 0)
+        return ret;
+    ret = execute(b, h, n);
+    SQLFreeHandle(SQL_HANDLE_STMT, h);
+    return ret;
+}
+
+void bulk_discard(bulk *b)
+{
+    if (b) {
+        b->cur = 0;
+        b->set = 0;
+    }
+}
+
+long long bulk_rows_written(const bulk *b)
+{
+    return b->written;
+}

@@ -1,0 +1,74 @@
+# wsuslib.sh - shared by the wsusd end-to-end scripts: a temporary folder,
+# wsusd instances on free ports, checks that print what failed.  Sourced.
+# Needs WSUSD, WSUSCTL, FAULTYUSS, SUSDBDUMP (set by meson).
+set -u
+fails=0
+tmp=$(mktemp -d /tmp/wsuse2e.XXXXXX)
+pids=()
+
+finish() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    if [ "$fails" -ne 0 ]; then
+        for f in "$tmp"/*/logs/wsusd.log; do
+            [ -f "$f" ] && { echo "== $f"; tail -n 30 "$f"; }
+        done
+    fi
+    rm -rf "$tmp"
+}
+trap finish EXIT
+
+ok() { echo "ok - $*"; }
+bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+log_has() { grep -qF -- "$2" "$1" 2>/dev/null; }
+wait_for() {
+    local deadline=$((SECONDS + $1)); shift
+    while [ $SECONDS -lt $deadline ]; do "$@" && return 0; sleep 0.1; done
+    "$@"
+}
+
+# start_wsusd NAME [ARGS...]: a wsusd on a free port in $tmp/NAME; sets
+# port_NAME and pid_NAME.  The port comes from its log line.
+start_wsusd() {
+    local name=$1; shift
+    local root=$tmp/$name
+    mkdir -p "$root"
+    "$WSUSD" --root "$root" --port 0 --server-name "$name.contoso.com" "$@" \
+        >>"$root/stderr.txt" 2>&1 &
+    local pid=$!
+    pids+=("$pid")
+    eval "pid_$name=$pid"
+    wait_for 30 log_has "$root/logs/wsusd.log" "(HTTP)." || { bad "$name did not start"; return 1; }
+    local port
+    port=$(sed -n 's/^Listening on [0-9.]* port \([0-9]*\) (HTTP)\..*/\1/p' "$root/logs/wsusd.log" | tail -n 1)
+    eval "port_$name=$port"
+}
+
+# stop_wsusd NAME: SIGTERM and wait.
+stop_wsusd() {
+    local pid
+    eval "pid=\$pid_$1"
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+}
+
+# ctl NAME ARGS...: wsusctl against instance NAME.
+ctl() {
+    local port
+    eval "port=\$port_$1"
+    shift
+    "$WSUSCTL" -p "$port" "$@"
+}
+
+# dump NAME: the canonical metadata of instance NAME's database.
+dump() {
+    local conn
+    eval "conn=\${conn_$1:-Driver=SQLite3;Database=$tmp/$1/data/susdb.db}"
+    "$SUSDBDUMP" "$conn" | LC_ALL=C sort
+}
+
+done_tests() {
+    echo "$fails failure(s)"
+    [ "$fails" -eq 0 ]
+}

@@ -1,0 +1,40 @@
+/*
+ * cimap.h - what the site database already holds, by GUID, for the
+ * site-database phase: each update CI (its CI_ID, revision, flags and
+ * content) and each category (its CategoryInstanceID).  Loaded once at the
+ * start of the phase, so deciding "new, revised or unchanged" and resolving
+ * relations costs no query per update.  An open-addressing hash table on
+ * the GUID text; a few tens of bytes per update.
+ */
+#ifndef WSYNCMGR_CIMAP_H
+#define WSYNCMGR_CIMAP_H
+
+#include <stddef.h>
+
+typedef struct cimap_entry {
+    char id[37];          /* lower-case GUID; "" marks a free slot */
+    long long ci_id;      /* CI_ID, or CategoryInstanceID for categories */
+    long long content_id; /* CI_Contents.Content_ID, 0 when none */
+    int revision;
+    unsigned char is_expired, is_superseded;
+    unsigned char seen;    /* handled by this sync already */
+    unsigned char is_new;  /* inserted by this sync */
+    unsigned char changed; /* written by this sync (categories: counted once) */
+    long long parent_id;   /* categories: ParentCategoryInstanceID, 0 when none */
+    char parent[37];       /* categories: the parent GUID this sync received */
+    char cat_type[24];     /* categories: CategoryTypeName */
+} cimap_entry;
+
+typedef struct cimap {
+    cimap_entry *slots;
+    size_t cap, n;
+} cimap;
+
+void cimap_init(cimap *m);
+void cimap_free(cimap *m);
+/* The entry for id (any case), or NULL. */
+cimap_entry *cimap_get(const cimap *m, const char *id);
+/* The entry for id, added (zeroed apart from the id) when missing; NULL on ENOMEM or a bad id. */
+cimap_entry *cimap_put(cimap *m, const char *id);
+
+#endif

@@ -1,0 +1,476 @@
+/*
+ * sitephase.c - the site-database phase (see sitephase.h).
+ *
+ * Anchors: the last sync's GetRevisionIdList anchors are kept in
+ * Update_SyncAnchors with the SUP they came from and a fingerprint of the
+ * filter; a different SUP or filter, a FULL.SYN, or an anchor the SUP
+ * refuses start from the beginning.  Updates whose revision the site
+ * already holds are not fetched at all, so a sync costs what changed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cm_error.h"
+#include "log.h"
+#include "sitedb.h"
+#include "sitephase.h"
+#include "updxml.h"
+#include "wsusapi.h"
+#include "wsusphase.h"
+#include "wsusss.h"
+
+#define PROGRESS_LOG_S 5
+#define DEFAULT_BATCH 100
+#define MAX_BATCH 1000
+
+typedef struct anchors {
+    char config[128], update[128];
+} anchors;
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void lower(const char *in, char *out, size_t len)
+{
+    size_t i;
+    for (i = 0; in[i] && i + 1 < len; i++)
+        out[i] = (char)((in[i] >= 'A' && in[i] <= 'Z') ? in[i] + 32 : in[i]);
+    out[i] = '\0';
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+unsigned long long sitephase_filter_hash(char **products, size_t np, char **classes, size_t nc,
+                                         const lang_set *langs)
+{
+    unsigned long long h = 1469598103934665603ULL;
+    char **lists[2] = {products, classes};
+    size_t ns[2] = {np, nc};
+    for (int l = 0; l < 2; l++) {
+        char **sorted = malloc((ns[l] ? ns[l] : 1) * sizeof *sorted);
+        if (!sorted)
+            return 0;
+        memcpy(sorted, lists[l], ns[l] * sizeof *sorted);
+        qsort(sorted, ns[l], sizeof *sorted, str_cmp);
+        for (size_t i = 0; i < ns[l]; i++)
+            for (const char *p = sorted[i]; *p; p++)
+                h = (h ^ (unsigned char)(*p | 0x20)) * 1099511628211ULL;
+        h = (h ^ (unsigned char)('|' + l)) * 1099511628211ULL;
+        free(sorted);
+    }
+    for (size_t i = 0; i < langs->n; i++)
+        h = (h ^ (unsigned long long)langs->lcid[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* ------------------------------------------------------------------ */
+/* Anchors                                                             */
+/* ------------------------------------------------------------------ */
+
+static int anchors_load(db *d, const sync_source *src, const char *server, const char *hash,
+                        anchors *a)
+{
+    db_stmt *s;
+    int ret;
+    memset(a, 0, sizeof *a);
+    ret = db_prepare(d, &s,
+                     "SELECT ServerName, FilterHash, ConfigAnchor, UpdateAnchor "
+                     "FROM Update_SyncAnchors WHERE SiteCode = ? AND UpdateSource_ID = ?");
+    if (ret < 0)
+        return ret;
+    if ((ret = db_bind_text(s, 1, src->site)) == 0 &&
+        (ret = db_bind_int(s, 2, src->source_id)) == 0 && (ret = db_step(s)) == 1) {
+        if (strcasecmp(db_col_text(s, 0), server) == 0 && strcmp(db_col_text(s, 1), hash) == 0) {
+            snprintf(a->config, sizeof a->config, "%s", db_col_text(s, 2));
+            snprintf(a->update, sizeof a->update, "%s", db_col_text(s, 3));
+        }
+        ret = 0;
+    }
+    db_finalize(s);
+    return ret < 0 ? ret : 0;
+}
+
+static int anchors_save(db *d, const sync_source *src, const char *server, const char *hash,
+                        const anchors *a)
+{
+    db_stmt *s;
+    char now[32];
+    long long changes = 0;
+    int ret;
+    syncstate_time_text(time(NULL), now, sizeof now);
+    ret = db_prepare(d, &s,
+                     "UPDATE Update_SyncAnchors SET ServerName = ?, FilterHash = ?, "
+                     "ConfigAnchor = ?, UpdateAnchor = ?, LastModified = ? "
+                     "WHERE SiteCode = ? AND UpdateSource_ID = ?");
+    if (ret < 0)
+        return ret;
+    if ((ret = db_bind_text(s, 1, server)) == 0 && (ret = db_bind_text(s, 2, hash)) == 0 &&
+        (ret = db_bind_text(s, 3, a->config)) == 0 && (ret = db_bind_text(s, 4, a->update)) == 0 &&
+        (ret = db_bind_text(s, 5, now)) == 0 && (ret = db_bind_text(s, 6, src->site)) == 0 &&
+        (ret = db_bind_int(s, 7, src->source_id)) == 0 && (ret = db_step(s)) >= 0)
+        changes = db_changes(s);
+    db_finalize(s);
+    if (ret < 0 || changes > 0)
+        return ret < 0 ? ret : 0;
+    ret = db_prepare(d, &s,
+                     "INSERT INTO Update_SyncAnchors (SiteCode, UpdateSource_ID, ServerName, "
+                     "FilterHash, ConfigAnchor, UpdateAnchor, LastModified) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    if (ret < 0)
+        return ret;
+    if ((ret = db_bind_text(s, 1, src->site)) == 0 &&
+        (ret = db_bind_int(s, 2, src->source_id)) == 0 &&
+        (ret = db_bind_text(s, 3, server)) == 0 && (ret = db_bind_text(s, 4, hash)) == 0 &&
+        (ret = db_bind_text(s, 5, a->config)) == 0 && (ret = db_bind_text(s, 6, a->update)) == 0 &&
+        (ret = db_bind_text(s, 7, now)) == 0)
+        ret = db_step(s);
+    db_finalize(s);
+    return ret < 0 ? ret : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The phase                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct phase {
+    sync_job *job;
+    db *d;
+    sitedb *w;
+    wsusss_client *c;
+    size_t batch;
+    long bad_xml;
+} phase;
+
+static int fail(phase *p, const char *source, const char *message, int ret)
+{
+    snprintf(p->job->source, sizeof p->job->source, "%s", source);
+    snprintf(p->job->error, sizeof p->job->error, "%s",
+             message && *message ? message : "Unknown error");
+    if (ret == CM_EDBCONN)
+        p->job->db_lost = 1;
+    return ret < 0 ? ret : CM_EDB;
+}
+
+static int db_fail(phase *p, int ret)
+{
+    char msg[1200];
+    snprintf(msg, sizeof msg, "Failed to update the site database: %s", db_errmsg(p->d));
+    return fail(p, SRC_DOSYNC, msg, ret);
+}
+
+static int ss_fail(phase *p, int ret)
+{
+    return fail(p, SRC_SYNC_SMS, wsusss_client_error(p->c), ret);
+}
+
+static void on_item(void *ud, const updxml_update *u, sitedb_result r)
+{
+    (void)ud;
+    if ((r == SITEDB_INSERTED || r == SITEDB_REVISED || r == SITEDB_REWRITTEN) &&
+        log_verbose_enabled() && u->type != UPDXML_TYPE_CATEGORY) {
+        const char *title = updxml_title(u, "en");
+        log_verbose("Synchronizing update %s - %s", u->update_id, title ? title : "");
+    }
+}
+
+/*
+ * Fetch the given identities in batches and hand each batch to sitedb;
+ * categories go one by one (the config pass), updates a batch at a time.
+ */
+static int fetch(phase *p, const char *what, const wsusss_identity *ids, size_t n, int config)
+{
+    double last_line = mono();
+    char line[256];
+    size_t done = 0;
+    int ret = 0;
+
+    log_msg("sync: %s", what);
+    while (done < n) {
+        size_t k = n - done < p->batch ? n - done : p->batch;
+        wsusss_update_data *ups = NULL;
+        wsusss_file_url *urls = NULL;
+        size_t nups = 0, nurls = 0;
+        if (atomic_load(p->job->cancel)) {
+            p->job->canceled = 1;
+            return CM_EDB;
+        }
+        ret = wsusss_get_update_data(p->c, ids + done, k, &ups, &nups, &urls, &nurls);
+        if (ret < 0)
+            return ss_fail(p, ret);
+
+        updxml_update *parsed = calloc(nups ? nups : 1, sizeof *parsed);
+        sitedb_item *items = calloc(nups ? nups : 1, sizeof *items);
+        sitedb_url *su = calloc(nurls ? nurls : 1, sizeof *su);
+        size_t nitems = 0;
+        if (!parsed || !items || !su) {
+            ret = fail(p, SRC_DOSYNC, "Out of memory", -ENOMEM);
+        } else {
+            for (size_t i = 0; i < nurls; i++) {
+                su[i].digest = urls[i].digest;
+                su[i].url = urls[i].mu_url;
+            }
+            for (size_t i = 0; i < nups; i++) {
+                int pr = updxml_parse(ups[i].xml, ups[i].xml_len, &parsed[nitems]);
+                if (pr < 0) {
+                    p->bad_xml++;
+                    log_msg("Skipped update %s revision %d: its metadata is not valid update "
+                            "XML (%s)",
+                            ups[i].id.id, ups[i].id.revision, cm_strerror(pr));
+                    continue;
+                }
+                items[nitems].u = &parsed[nitems];
+                items[nitems].xml = ups[i].xml;
+                items[nitems].xml_len = ups[i].xml_len;
+                nitems++;
+            }
+            if (config) {
+                for (size_t i = 0; i < nitems && ret == 0; i++)
+                    ret = sitedb_category(p->w, items[i].u);
+            } else {
+                ret = sitedb_updates(p->w, items, nitems, su, nurls);
+            }
+            if (ret < 0)
+                ret = db_fail(p, ret);
+        }
+        for (size_t i = 0; i < nitems; i++)
+            updxml_free(&parsed[i]);
+        free(parsed);
+        free(items);
+        free(su);
+        wsusss_update_data_free(ups, nups);
+        wsusss_file_urls_free(urls, nurls);
+        if (ret < 0)
+            return ret;
+        done += k;
+        if (done < n && mono() - last_line >= PROGRESS_LOG_S) {
+            wsusphase_progress_text(what + 0, (long long)done, (long long)n, -1, line,
+                                    sizeof line);
+            log_msg("%s", line);
+            last_line = mono();
+        }
+    }
+    wsusphase_progress_text(what, (long long)n, (long long)n, -1, line, sizeof line);
+    log_msg("%s", line);
+    return 0;
+}
+
+/* The SUP's subscription: the update pass asks for what the SUP synchronizes. */
+static int get_subscription(phase *p, const sync_sup *sup, wsusapi_subscription *sub)
+{
+    wsusapi_target t;
+    wsusapi *c = NULL;
+    char addr[256];
+    int ret;
+    memset(sub, 0, sizeof *sub);
+    wsusphase_target(p->job, sup, addr, sizeof addr, &t);
+    ret = wsusapi_connect(&c, &t);
+    if (ret == 0)
+        ret = wsusapi_get_subscription(c, sub);
+    if (ret < 0)
+        ret = fail(p, ret == 0 ? SRC_SYNC_SMS : SRC_CREATE_SERVER,
+                   c ? wsusapi_error(c) : cm_strerror(ret), ret);
+    wsusapi_close(c);
+    return ret;
+}
+
+static int set_filter(wsusss_filter *f, const wsusapi_subscription *sub, const lang_set *langs,
+                      int config)
+{
+    memset(f, 0, sizeof *f);
+    f->get_config = config;
+    f->languages = calloc(langs->n, sizeof *f->languages);
+    if (!f->languages)
+        return -ENOMEM;
+    for (size_t i = 0; i < langs->n; i++)
+        f->languages[i] = langs->lcid[i];
+    f->nlanguages = langs->n;
+    if (config)
+        return 0;
+    f->categories = calloc(sub->nproducts ? sub->nproducts : 1, sizeof *f->categories);
+    f->classifications =
+        calloc(sub->nclassifications ? sub->nclassifications : 1, sizeof *f->classifications);
+    if (!f->categories || !f->classifications)
+        return -ENOMEM;
+    for (size_t i = 0; i < sub->nproducts; i++)
+        snprintf(f->categories[f->ncategories++], 37, "%s", sub->product_ids[i]);
+    for (size_t i = 0; i < sub->nclassifications; i++)
+        snprintf(f->classifications[f->nclassifications++], 37, "%s", sub->classification_ids[i]);
+    return 0;
+}
+
+/* GetRevisionIdList; an anchor the SUP refuses is dropped once and the list read whole. */
+static int revision_ids(phase *p, wsusss_filter *f, char *anchor, size_t alen,
+                        wsusss_identity **ids, size_t *n)
+{
+    char newanchor[128] = "";
+    snprintf(f->anchor, sizeof f->anchor, "%s", anchor);
+    int ret = wsusss_get_revision_ids(p->c, f, newanchor, sizeof newanchor, ids, n);
+    if (ret == SOAP_EFAULT && anchor[0]) {
+        log_msg("WSUS server refused the anchor of the last synchronization (%s); reading "
+                "every item again",
+                wsusss_client_error(p->c));
+        f->anchor[0] = '\0';
+        ret = wsusss_get_revision_ids(p->c, f, newanchor, sizeof newanchor, ids, n);
+    }
+    if (ret < 0)
+        return ss_fail(p, ret);
+    snprintf(anchor, alen, "%s", newanchor);
+    return 0;
+}
+
+int sitephase_run(sync_job *job, db *d, const sync_sup *sup, const sync_source *src,
+                  long long *version)
+{
+    phase p = {.job = job, .d = d, .batch = DEFAULT_BATCH};
+    soap_endpoint ep = {0};
+    wsusapi_subscription sub;
+    wsusss_config_data cfg = {0};
+    wsusss_filter fc = {0}, fu = {0};
+    wsusss_identity *ids = NULL;
+    size_t nids = 0;
+    anchors a;
+    char addr[256], fqdn[256], guid[40], hashtxt[24];
+    long long cur = src->content_version > src->source_version ? src->content_version
+                                                                : src->source_version;
+    int ret, in_tx = 0;
+
+    *version = cur;
+    lower(sup->server, fqdn, sizeof fqdn);
+    log_msg("Synchronizing SMS database with WSUS server %s ...", fqdn);
+    if ((ret = get_subscription(&p, sup, &sub)) < 0)
+        return ret;
+
+    sync_sup_address(sup->server, job->ini.server_name, addr, sizeof addr);
+    ep.host = addr;
+    ep.use_ssl = sup->use_ssl;
+    ep.port = sup->use_ssl ? (sup->ssl_port ? sup->ssl_port : 8531) : (sup->port ? sup->port : 8530);
+    ep.timeout_s = job->set.call_timeout_s > 0 ? job->set.call_timeout_s : 60;
+    ep.insecure = 1;
+    if ((ret = wsusss_client_new(&p.c, &ep)) < 0) {
+        ret = fail(&p, SRC_SYNC_SMS, cm_strerror(ret), ret);
+        goto out;
+    }
+    /* The site server identifies itself as a downstream server of its SUP. */
+    snprintf(guid, sizeof guid, "%s", src->unique_id + (src->unique_id[0] == '{'));
+    guid[strcspn(guid, "}")] = '\0';
+    if ((ret = wsusss_authorize(p.c, job->ini.server_name, guid)) < 0 ||
+        (ret = wsusss_get_config(p.c, "", &cfg)) < 0) {
+        ret = ss_fail(&p, ret);
+        goto out;
+    }
+    if (cfg.max_updates_per_request > 0)
+        p.batch = (size_t)cfg.max_updates_per_request;
+    if (p.batch > MAX_BATCH)
+        p.batch = MAX_BATCH;
+
+    snprintf(hashtxt, sizeof hashtxt, "%016llx",
+             sitephase_filter_hash(sub.product_ids, sub.nproducts, sub.classification_ids,
+                                   sub.nclassifications, &job->set.langs));
+    if (job->kind == SYNC_FULL)
+        memset(&a, 0, sizeof a);
+    else if ((ret = anchors_load(d, src, sup->server, hashtxt, &a)) < 0) {
+        ret = db_fail(&p, ret);
+        goto out;
+    }
+    if ((ret = set_filter(&fc, &sub, &job->set.langs, 1)) < 0 ||
+        (ret = set_filter(&fu, &sub, &job->set.langs, 0)) < 0) {
+        ret = fail(&p, SRC_DOSYNC, "Out of memory", ret);
+        goto out;
+    }
+
+    /* Everything from here to the commit is one transaction. */
+    if ((ret = db_begin(d)) < 0) {
+        ret = db_fail(&p, ret);
+        goto out;
+    }
+    in_tx = 1;
+    sitedb_options o = {.site = src->site,
+                        .source_id = src->source_id,
+                        .langs = &job->set.langs,
+                        .full = job->kind == SYNC_FULL,
+                        .new_version = cur + 1,
+                        .now = time(NULL),
+                        .on_item = on_item};
+    if ((ret = sitedb_begin(&p.w, d, &o)) < 0) {
+        ret = db_fail(&p, ret);
+        goto out;
+    }
+
+    /* Categories: the configuration pass. */
+    if ((ret = revision_ids(&p, &fc, a.config, sizeof a.config, &ids, &nids)) < 0)
+        goto out;
+    if ((ret = fetch(&p, "SMS synchronizing categories", ids, nids, 1)) < 0)
+        goto out;
+    free(ids);
+    ids = NULL;
+    if ((ret = sitedb_categories_done(p.w)) < 0) {
+        ret = db_fail(&p, ret);
+        goto out;
+    }
+
+    /* Updates: only revisions the site does not hold yet, unless this is a full sync. */
+    if ((ret = revision_ids(&p, &fu, a.update, sizeof a.update, &ids, &nids)) < 0)
+        goto out;
+    size_t keep = 0;
+    for (size_t i = 0; i < nids; i++)
+        if (job->kind == SYNC_FULL || sitedb_known_revision(p.w, ids[i].id) < ids[i].revision)
+            ids[keep++] = ids[i];
+    if ((ret = fetch(&p, "SMS synchronizing updates", ids, keep, 0)) < 0)
+        goto out;
+    if ((ret = sitedb_finish(p.w)) < 0) {
+        ret = db_fail(&p, ret);
+        goto out;
+    }
+    const sitedb_stats *st = sitedb_get_stats(p.w);
+    job->changed = sitedb_changed(p.w);
+    log_msg("Done synchronizing SMS with WSUS Server %s", fqdn);
+    if (st->inserted || st->revised || st->rewritten || st->categories_changed)
+        log_msg("%ld new, %ld revised and %ld rewritten updates, %ld categories changed; %ld "
+                "newly expired, %ld newly superseded",
+                st->inserted, st->revised, st->rewritten, st->categories_changed,
+                st->newly_expired, st->newly_superseded);
+    if (st->unknown_categories)
+        log_msg("%ld category memberships were skipped: the updates name categories the WSUS "
+                "server did not send",
+                st->unknown_categories);
+    if (job->changed) {
+        if ((ret = syncstate_set_content_version(d, src, cur + 1, time(NULL), sup)) < 0) {
+            ret = db_fail(&p, ret);
+            goto out;
+        }
+        *version = cur + 1;
+    }
+    if ((ret = anchors_save(d, src, sup->server, hashtxt, &a)) < 0 || (ret = db_commit(d)) < 0) {
+        ret = db_fail(&p, ret);
+        goto out;
+    }
+    in_tx = 0;
+    if (job->changed)
+        log_msg("Set content version of update source %s for site %s to %lld", src->unique_id,
+                src->site, *version);
+out:
+    if (in_tx) {
+        db_rollback(d);
+        *version = cur;
+        job->changed = 0;
+    }
+    free(ids);
+    sitedb_free(p.w);
+    wsusss_filter_free(&fc);
+    wsusss_filter_free(&fu);
+    wsusss_config_data_free(&cfg);
+    wsusss_client_free(p.c);
+    wsusapi_subscription_free(&sub);
+    return ret;
+}
