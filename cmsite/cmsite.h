@@ -14,6 +14,7 @@ int cmd_start(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_syncnow(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
 int cmd_statmsg(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);

@@ -26,20 +26,26 @@ static const struct {
     {"stop", cmd_stop, "stop the supervisor and every daemon cleanly"},
     {"status", cmd_status, "components, inbox backlogs, sync state, last status messages"},
     {"syncnow", cmd_syncnow, "request a software updates sync, as the console's Synchronize"},
+    {"sync", cmd_sync, "request a sync and, with --wait, follow it to its end (exit 0 on 6702)"},
     {"statmsg", cmd_statmsg, "show status messages as text"},
     {"config", cmd_config, "list or change component settings (SC_Component_Property)"},
-    {"simulate-clients", cmd_simulate, "write state message files (.SMX) as N clients would send them"},
-    {"summarize", cmd_summarize, "run a summarization task of the state system now and show its result"},
-    {"wsus-location", cmd_wsus_location, "where clients find their WSUS server (WSUSLocationReply)"},
-    {"subscribe", cmd_subscribe, "list or change the products and classifications the site synchronizes"},
-    {"catalog", cmd_catalog, "generate or check an offline update catalog (directory or wsusscn2 cab)"},
+    {"simulate-clients", cmd_simulate,
+     "write state message files (.SMX) as N clients would send them"},
+    {"summarize", cmd_summarize,
+     "run a summarization task of the state system now and show its result"},
+    {"wsus-location", cmd_wsus_location,
+     "where clients find their WSUS server (WSUSLocationReply)"},
+    {"subscribe", cmd_subscribe,
+     "list or change the products and classifications the site synchronizes"},
+    {"catalog", cmd_catalog,
+     "generate or check an offline update catalog (directory or wsusscn2 cab)"},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: cmsite COMMAND [--root DIR] [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nThe site root is --root DIR, else $CMSITE_ROOT, else ./site.\n"
                "`cmsite COMMAND --help` shows a command's options.\n");
 }

@@ -271,7 +271,8 @@ static int machine(sim *s, long long index)
             char buf[4][600];
             const char *params[4];
             int r;
-            if (s->hostile && next_rand(&rnd) % 20 == 0) {
+            /* Not before a client's first message: a gap there is history, not a gap. */
+            if (s->hostile && k > 0 && next_rand(&rnd) % 20 == 0) {
                 serial += 1 + (long long)(next_rand(&rnd) % 3); /* a gap */
                 s->gaps++;
             }

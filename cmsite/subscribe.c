@@ -198,12 +198,27 @@ static int fetch_from_sup(db *d, const site_ini *ini)
         fprintf(stderr, "cmsite: subscribe failed: %s\n", db_errmsg(d));
         return 1;
     }
+    /* The same trust settings WCM uses for this SUP. */
+    char ca[1024] = "";
+    long long insecure = 0, timeout = 60;
+    config_setting wcm[] = {
+        {"SSL CA File", CONFIG_STR, 0, "", NULL, ca, sizeof ca},
+        {"SSL Skip Certificate Check", CONFIG_INT, 0, NULL, &insecure, NULL, 0},
+        {"Connection Timeout", CONFIG_INT, 60, NULL, &timeout, NULL, 0},
+    };
+    config_defaults(wcm, 3);
+    if (config_refresh(d, ini->site_code, "SMS_WSUS_CONFIGURATION_MANAGER", wcm, 3, NULL) < 0) {
+        fprintf(stderr, "cmsite: subscribe failed: %s\n", db_errmsg(d));
+        return 1;
+    }
     wsusapi_target t = {.host = s.server,
                         .port = s.port,
                         .use_ssl = s.use_ssl,
                         .user = s.account[0] ? s.account : NULL,
                         .password = s.password,
-                        .timeout_s = 60};
+                        .timeout_s = timeout > 0 ? timeout : 60,
+                        .ca_file = ca[0] ? ca : NULL,
+                        .insecure = insecure != 0};
     if ((ret = wsusapi_connect(&c, &t)) < 0 || (ret = wsusapi_get_categories(c, &v, &n)) < 0) {
         fprintf(stderr,
                 "cmsite: site %s knows no products or classifications yet, and reading them from "
@@ -215,6 +230,15 @@ static int fetch_from_sup(db *d, const site_ini *ini)
         return 1;
     }
     wsusapi_close(c);
+    if (n == 0) {
+        fprintf(stderr,
+                "cmsite: site %s knows no products or classifications yet, and its software "
+                "update point %s has none either.\n"
+                "Synchronize first (cmsite syncnow): the first synchronization brings the "
+                "categories, then choose the products and classifications here.\n",
+                ini->site_code, s.server);
+        return 1;
+    }
     ret = insert_categories(d, ini->site_code, v, n, &added);
     free(v);
     if (ret < 0) {
@@ -369,8 +393,8 @@ static category *resolve(category *v, size_t n, const request *r)
         return hit;
     if (!hits) {
         fprintf(stderr,
-                "cmsite: no %s '%s' is known to the site; `cmsite subscribe%s` lists them.\n",
-                what, r->arg, r->classification ? "" : " --all");
+                "cmsite: no %s '%s' is known to the site; `cmsite subscribe%s` lists them.\n", what,
+                r->arg, r->classification ? "" : " --all");
         return NULL;
     }
     fprintf(stderr, "cmsite: '%s' names %zu %ss; give one of their IDs:\n", r->arg, hits, what);
@@ -447,8 +471,7 @@ static int apply(db *d, const site_ini *ini, const char *root, category *v, size
         c->subscribed = on;
         changed[i] = 1;
         nchanged++;
-        printf("%s %s (%s)\n", on ? "Subscribed to" : "Unsubscribed from", c->unique_id,
-               c->title);
+        printf("%s %s (%s)\n", on ? "Subscribed to" : "Unsubscribed from", c->unique_id, c->title);
     }
     if ((ret = db_commit(d)) < 0)
         goto fail;

@@ -59,7 +59,10 @@ static struct {
     int stopping;
     uv_signal_t sigterm, sigint;
     uv_timer_t stop_timer;
+    char only[512]; /* --only: the daemons to start; empty for all */
 } sup;
+
+static int selected(const char *prog);
 
 /* Find a daemon binary: $CMSITE_BINDIR, beside cmsite, or in the build tree. */
 static int find_daemon(const char *prog, const char *folder, char *out, size_t len)
@@ -225,6 +228,10 @@ static int supervise(const site_ini *ini)
     sup.loop = uv_default_loop();
     for (size_t i = 0; i < NDAEMONS; i++) {
         child *c = &sup.kids[sup.nkids];
+        if (!selected(daemons[i].prog)) {
+            log_msg("%s not selected (--only %s); not started.", daemons[i].prog, sup.only);
+            continue;
+        }
         if (find_daemon(daemons[i].prog, daemons[i].folder, c->path, sizeof c->path) < 0) {
             log_msg("%s is not built yet; not started.", daemons[i].prog);
             continue;
@@ -254,16 +261,52 @@ static int supervise(const site_ini *ini)
     return 0;
 }
 
+/* 1 when prog is named in the comma-separated list (or no list was given). */
+static int selected(const char *prog)
+{
+    size_t n = strlen(prog);
+    if (!sup.only[0])
+        return 1;
+    for (const char *p = sup.only; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, prog, n) == 0)
+            return 1;
+        p += len + (end ? 1 : 0);
+    }
+    return 0;
+}
+
 int cmd_start(int argc, char **argv)
 {
-    const char *root;
+    static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
+                                         {"foreground", no_argument, NULL, 'f'},
+                                         {"only", required_argument, NULL, 'o'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *root = NULL;
     char err[512], abs[PATH_MAX];
-    int fg = 0, line,
-        rc = cmsite_parse_root(argc, argv, "start [--root DIR] [--foreground]", &root, &fg);
+    int fg = 0, line, c;
     site_ini ini;
     long pid;
-    if (rc >= 0)
-        return rc;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "r:fo:h", opts, NULL)) != -1) {
+        if (c == 'r') {
+            root = optarg;
+        } else if (c == 'f') {
+            fg = 1;
+        } else if (c == 'o') {
+            snprintf(sup.only, sizeof sup.only, "%s", optarg);
+        } else {
+            fprintf(c == 'h' ? stdout : stderr,
+                    "usage: cmsite start [--root DIR] [--foreground] [--only smsdbmon,wsusd,...]\n"
+                    "  Starts every built daemon of the site under the supervisor; --only starts\n"
+                    "  just the named ones (to watch one component at work, or in tests).\n");
+            return c == 'h' ? 0 : 2;
+        }
+    }
+    root = cmsite_root(root);
     if (!realpath(root, abs)) {
         fprintf(stderr, "cmsite: no site at %s: create one with `cmsite init --root %s`.\n", root,
                 root);

@@ -34,7 +34,13 @@ typedef struct follower {
     char partial[4096];
     size_t npartial;
     int bar_shown;
+    int outcome; /* 1: 6702, -1: 6703, 0: running */
+    long long first;         /* f->after at the request */
+    long long blocked_since; /* a STATMSG line whose rows are not there yet, since */
+    int drained;             /* the "Sync time" line after the outcome was printed */
 } follower;
+
+static long long mono_ms(void);
 
 static void usage(FILE *f)
 {
@@ -113,17 +119,64 @@ static void progress(follower *f, const char *msg)
     f->bar_shown = 1;
 }
 
-/* The message part of a log line (before the "  $$<" framing). */
-static void log_line(follower *f, char *line)
+static int poll_messages(follower *f, int limit);
+
+/*
+ * One line of the log.  A STATMSG line of the sync is printed from its
+ * stored rows, so messages and progress come out in the order they
+ * happened; 0 when its rows are not stored yet (the line is read again).
+ */
+static int log_line(follower *f, char *line)
 {
     char *frame = strstr(line, "  $$<");
+    int id = 0;
     if (frame)
         *frame = '\0';
-    if (!f->started)
-        return;
-    if (strncmp(line, "sync: ", 6) == 0 || strncmp(line, "Sleeping ", 9) == 0 ||
-        strncmp(line, "Updated ", 8) == 0 || strncmp(line, "Sync time: ", 11) == 0)
+    if (sscanf(line, "STATMSG: ID=%d ", &id) == 1 && id >= 6701 && id <= 6708 &&
+        strstr(line, "COMP=\"SMS_WSUS_SYNC_MANAGER\"")) {
+        long long before = f->after, seen = 0;
+        /* One message per line: the next lines come after it. */
+        int r = poll_messages(f, 1);
+        if (r != 0)
+            f->outcome = r;
+        if (f->after != before || r != 0)
+            return 1;
+        /* Printed already, or never stored (the database was away): do not wait for ever. */
+        db_stmt *q;
+        if (db_prepare(f->d, &q,
+                       "SELECT COUNT(*) FROM StatusMessages WHERE Component = "
+                       "'SMS_WSUS_SYNC_MANAGER' AND MessageID = ? AND RecordID > ? AND "
+                       "RecordID <= ?") == 0) {
+            db_bind_int(q, 1, id);
+            db_bind_int(q, 2, f->first);
+            db_bind_int(q, 3, f->after);
+            if (db_step(q) == 1)
+                seen = db_col_int(q, 0);
+            db_finalize(q);
+        }
+        if (seen)
+            return 1;
+        if (!f->blocked_since)
+            f->blocked_since = mono_ms();
+        if (mono_ms() - f->blocked_since > 5000) {
+            f->blocked_since = 0;
+            return 1;
+        }
+        return 0;
+    }
+    f->blocked_since = 0;
+    if (f->started && (strncmp(line, "sync: ", 6) == 0 || strncmp(line, "Sleeping ", 9) == 0))
         progress(f, line);
+    if (f->outcome && (strncmp(line, "Updated ", 8) == 0 ||
+                       strncmp(line, "Successfully synced site", 24) == 0 ||
+                       strncmp(line, "Sync failed. Will retry", 23) == 0 ||
+                       strncmp(line, "Sync time: ", 11) == 0)) {
+        clear_bar(f);
+        printf("%s\n", line);
+        if (strncmp(line, "Sync time: ", 11) == 0)
+            f->drained = 1;
+    }
+    return 1;
 }
 
 /* Read what wsyncmgr.log gained since last time (a rolled-over log starts again at 0). */
@@ -142,18 +195,31 @@ static void tail_log(follower *f)
         return;
     if (fseeko(fp, f->offset, SEEK_SET) == 0) {
         size_t n;
-        while ((n = fread(buf, 1, sizeof buf, fp)) > 0) {
+        off_t line_start = f->offset;
+        int stop = 0;
+        f->npartial = 0;
+        int draining = f->outcome != 0;
+        while (!stop && (draining || f->outcome == 0) && (n = fread(buf, 1, sizeof buf, fp)) > 0) {
             for (size_t i = 0; i < n; i++) {
                 if (buf[i] == '\n') {
                     f->partial[f->npartial] = '\0';
-                    log_line(f, f->partial);
                     f->npartial = 0;
+                    if (!log_line(f, f->partial)) {
+                        stop = 1; /* its status message is not stored yet: again next time */
+                        break;
+                    }
+                    line_start = f->offset + (off_t)i + 1;
+                    if (f->outcome != 0 && !draining)
+                        break;
                 } else if (f->npartial + 1 < sizeof f->partial) {
                     f->partial[f->npartial++] = buf[i];
                 }
             }
-            f->offset += (off_t)n;
+            if (!stop && (draining || f->outcome == 0))
+                f->offset += (off_t)n;
         }
+        /* Resume at the first line not handled (a partial last line is read again). */
+        f->offset = line_start;
     }
     fclose(fp);
 }
@@ -177,7 +243,7 @@ static void insertion_strings(db *d, long long rec, char *s0, char *s1, size_t l
  * New status messages of wsyncmgr: 1 when the sync ended well, -1 when it
  * failed, 0 while it runs, -2 when the database cannot be read.
  */
-static int poll_messages(follower *f)
+static int poll_messages(follower *f, int limit)
 {
     db_stmt *st;
     int outcome = 0;
@@ -194,12 +260,13 @@ static int poll_messages(follower *f)
         ids[n++] = (int)db_col_int(st, 1);
     }
     db_finalize(st);
-    for (int i = 0; i < n && outcome == 0; i++) {
+    for (int i = 0, printed = 0; i < n && outcome == 0 && printed < limit; i++) {
         char text[2048], s0[1024], s1[2048];
         f->after = recs[i];
         /* A sync that was running before our request is not ours: wait for our 6701. */
         if (!f->started && ids[i] != 6701)
             continue;
+        printed++;
         f->started = 1;
         insertion_strings(f->d, recs[i], s0, s1, sizeof s0);
         const char *istr[STATMSG_MAX_INSSTRS] = {s0, s1};
@@ -215,7 +282,9 @@ static int poll_messages(follower *f)
         if (ids[i] == 6702)
             outcome = 1;
         else if (ids[i] == 6703) {
-            fprintf(stderr, "cmsite: Sync failed: %s. Source: %s\n", s1, s0);
+            size_t l = strlen(s1);
+            fprintf(stderr, "cmsite: Sync failed: %s%s Source: %s\n", s1,
+                    l && s1[l - 1] == '.' ? "" : ".", s0);
             outcome = -1;
         }
     }
@@ -234,9 +303,17 @@ static int follow(follower *f, const char *root, long long timeout_s)
     long long deadline = mono_ms() + timeout_s * 1000, gone_since = 0;
     for (;;) {
         tail_log(f);
-        int r = poll_messages(f);
+        /* Without a log to follow, the status messages alone tell the story. */
+        struct stat lst;
+        int r = f->outcome ? f->outcome : stat(f->log, &lst) != 0 ? poll_messages(f, 64) : 0;
         if (r == 1 || r == -1) {
-            tail_log(f);
+            f->outcome = r;
+            /* The lines after the last message: items updated, the sync time. */
+            for (int i = 0; i < 10 && !f->drained; i++) {
+                tail_log(f);
+                if (!f->drained)
+                    usleep(POLL_MS * 1000);
+            }
             clear_bar(f);
             return r == 1 ? 0 : 1;
         }
@@ -340,6 +417,7 @@ int cmd_sync(int argc, char **argv)
     if (db_query_int(f.d, "SELECT COALESCE(MAX(RecordID), 0) FROM StatusMessages", NULL, NULL,
                      &f.after) < 0)
         f.after = 0;
+    f.first = f.after;
     snprintf(f.log, sizeof f.log, "%s/logs/wsyncmgr.log", root);
     struct stat st;
     f.offset = stat(f.log, &st) == 0 ? st.st_size : 0;

@@ -62,11 +62,12 @@ static int read_request(const char *path, char **buf, size_t *len)
 static int site_source(db *d, const char *site, char *id, size_t idlen, long long *version)
 {
     db_stmt *st;
-    int ret = db_prepare(d, &st,
-                         "SELECT us.UpdateSource_UniqueID, ss.ContentVersion FROM Update_SyncStatus "
-                         "ss JOIN CI_UpdateSources us ON us.UpdateSource_ID = ss.UpdateSource_ID "
-                         "WHERE ss.SiteCode = ? AND (? = '' OR UPPER(us.UpdateSource_UniqueID) = "
-                         "UPPER(?)) ORDER BY us.UpdateSource_ID");
+    int ret =
+        db_prepare(d, &st,
+                   "SELECT us.UpdateSource_UniqueID, ss.ContentVersion FROM Update_SyncStatus "
+                   "ss JOIN CI_UpdateSources us ON us.UpdateSource_ID = ss.UpdateSource_ID "
+                   "WHERE ss.SiteCode = ? AND (? = '' OR UPPER(us.UpdateSource_UniqueID) = "
+                   "UPPER(?)) ORDER BY us.UpdateSource_ID");
     if (ret < 0)
         return ret;
     if ((ret = db_bind_text(st, 1, site)) == 0 && (ret = db_bind_text(st, 2, id)) == 0 &&
@@ -92,14 +93,11 @@ static int digits(const char *s)
 
 int cmd_wsus_location(int argc, char **argv)
 {
-    static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
-                                         {"id", required_argument, NULL, 'i'},
-                                         {"version", required_argument, NULL, 'v'},
-                                         {"site", required_argument, NULL, 's'},
-                                         {"internet", no_argument, NULL, 'n'},
-                                         {"print-request", no_argument, NULL, 'p'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"root", required_argument, NULL, 'r'},    {"id", required_argument, NULL, 'i'},
+        {"version", required_argument, NULL, 'v'}, {"site", required_argument, NULL, 's'},
+        {"internet", no_argument, NULL, 'n'},      {"print-request", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *root = NULL, *file = NULL;
     wsusloc_request req;
     wsusloc_reply reply;
@@ -184,8 +182,8 @@ int cmd_wsus_location(int argc, char **argv)
     if (!req.assigned_site[0])
         snprintf(req.assigned_site, sizeof req.assigned_site, "%s", ini.site_code);
     if (!file && (!req.content_id[0] || req.version < 0)) {
-        ret = site_source(d, req.assigned_site, req.content_id, sizeof req.content_id,
-                          &req.version);
+        ret =
+            site_source(d, req.assigned_site, req.content_id, sizeof req.content_id, &req.version);
         if (ret < 0) {
             if (ret == CM_ENOTFOUND && req.content_id[0])
                 fprintf(stderr,

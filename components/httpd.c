@@ -171,14 +171,16 @@ int httpd_start(httpd **out, const httpd_config *cfg, httpd_handler fn, void *ud
         free(h);
         return CM_EPARSE;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* No MHD_USE_ERROR_LOG: a library does not print; failures come back as codes. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
     if (cfg->cert_pem && cfg->key_pem)
         flags |= MHD_USE_TLS;
-    h->mhd = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sin,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-        cfg->timeout_s ? cfg->timeout_s : 60u, cfg->cert_pem && cfg->key_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-        cfg->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, cfg->key_pem, MHD_OPTION_END);
+    h->mhd =
+        MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
+                         MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+                         NULL, MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s ? cfg->timeout_s : 60u,
+                         cfg->cert_pem && cfg->key_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+                         cfg->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, cfg->key_pem, MHD_OPTION_END);
     if (!h->mhd) {
         free(h);
         return -EADDRINUSE;

@@ -376,8 +376,7 @@ static const char sql_lookup[] =
     "WHERE UPPER(us.UpdateSource_UniqueID) = ? AND us.IsExpired = 0 "
     "ORDER BY COALESCE(sup.InstallOrder, 0), wl.ServerName";
 
-int wsusloc_lookup(db *d, const wsusloc_request *req, const char *default_site,
-                   wsusloc_reply *out)
+int wsusloc_lookup(db *d, const wsusloc_request *req, const char *default_site, wsusloc_reply *out)
 {
     char id[40];
     db_stmt *st;
@@ -428,8 +427,9 @@ void wsusloc_explain(const wsusloc_request *req, const wsusloc_reply *r, char *b
 {
     const char *net = req->on_internet ? "Internet-facing" : "intranet";
     if (r->n > 0)
-        snprintf(buf, len, "%zu location(s) of update source %s for site %s at content version %lld.",
-                 r->n, req->content_id, r->site, req->version);
+        snprintf(buf, len,
+                 "%zu location(s) of update source %s for site %s at content version %lld.", r->n,
+                 req->content_id, r->site, req->version);
     else if (!r->source_found)
         snprintf(buf, len, "Update source %s is not in CI_UpdateSources (or it is expired).",
                  req->content_id);

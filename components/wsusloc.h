@@ -45,12 +45,12 @@ typedef struct wsusloc_reply {
     wsusloc_record rec[WSUSLOC_MAX_RECORDS];
     size_t n;
     /* What the three tables hold, to explain an empty reply. */
-    int source_found;         /* the unique ID is in CI_UpdateSources (not expired) */
-    long long source_version; /* CI_UpdateSources.ContentVersion */
-    int status_found;         /* Update_SyncStatus has a row for the site and source */
-    long long status_version; /* Update_SyncStatus.ContentVersion */
-    size_t nlocations;        /* WSUSServerLocations rows for the site and source */
-    size_t nlocations_net;    /* ... of them for the client's network (intranet/Internet) */
+    int source_found;           /* the unique ID is in CI_UpdateSources (not expired) */
+    long long source_version;   /* CI_UpdateSources.ContentVersion */
+    int status_found;           /* Update_SyncStatus has a row for the site and source */
+    long long status_version;   /* Update_SyncStatus.ContentVersion */
+    size_t nlocations;          /* WSUSServerLocations rows for the site and source */
+    size_t nlocations_net;      /* ... of them for the client's network (intranet/Internet) */
     long long location_version; /* the version of the first such row */
 } wsusloc_reply;
 
@@ -79,8 +79,7 @@ int wsusloc_request_xml(const wsusloc_request *req, char *buf, size_t len);
  * three tables are read as of one moment.  Returns 0 (out->n may be 0) or
  * a negative code (CM_EDBCONN: the database is away).
  */
-int wsusloc_lookup(db *d, const wsusloc_request *req, const char *default_site,
-                   wsusloc_reply *out);
+int wsusloc_lookup(db *d, const wsusloc_request *req, const char *default_site, wsusloc_reply *out);
 
 /*
  * The WSUSLocationReply document (attribute values escaped), e.g.

@@ -22,8 +22,6 @@
 #include "statmsg.h"
 #include "wsusloc.h"
 
-/* Bodies above this are cut off at the transport (413 without a look). */
-#define TRANSPORT_MAX_BODY (1024 * 1024)
 /* How much of a request body a log line shows. */
 #define LOG_BODY_MAX 2048
 
@@ -120,6 +118,21 @@ static void refuse(mploc *m, const httpd_request *req, httpd_response *resp, int
     respond(resp, status, "text/plain; charset=utf-8", text);
 }
 
+/* A body over the cap, refused by the server before the handler: the same line and message. */
+static void on_refused(void *ud, const char *method, const char *url, const char *remote_addr,
+                       int status)
+{
+    mploc *m = ud;
+    (void)method;
+    if (status != 413)
+        return;
+    log_msg("ERROR: MP LM: Rejected a WSUS location request from %s: the request is larger "
+            "than 64 KB (%s).",
+            remote_addr, url);
+    ensure_db(m);
+    report(m, 8340, 'E', remote_addr, "the request is larger than 64 KB", NULL);
+}
+
 void mploc_handle(void *ud, const httpd_request *req, httpd_response *resp)
 {
     mploc *m = ud;
@@ -139,8 +152,12 @@ void mploc_handle(void *ud, const httpd_request *req, httpd_response *resp)
         refuse(m, req, resp, 413, "the request is larger than 64 KB");
         return;
     }
-    log_verbose("MP LM: Message Body : %.*s%s", LOG_BODY_MAX, req->body,
-                req->body_len > LOG_BODY_MAX ? "..." : "");
+    /* The body as one log line: without its trailing line break, and cut when long. */
+    size_t shown = req->body_len;
+    while (shown && (req->body[shown - 1] == '\n' || req->body[shown - 1] == '\r'))
+        shown--;
+    log_verbose("MP LM: Message Body : %.*s%s", (int)(shown < LOG_BODY_MAX ? shown : LOG_BODY_MAX),
+                req->body, shown > LOG_BODY_MAX ? "..." : "");
     if (wsusloc_parse_request(req->body, req->body_len, &lr, why, sizeof why) < 0) {
         refuse(m, req, resp, 400, why);
         return;
@@ -194,7 +211,10 @@ int mploc_start(mploc **out, const mploc_config *cfg)
     }
     /* libxml2 is initialised here, in the caller's thread, before the listener parses. */
     xmlInitParser();
-    httpd_config hc = {.bind_addr = "127.0.0.1", .port = cfg->port, .max_body = TRANSPORT_MAX_BODY};
+    httpd_config hc = {.bind_addr = "127.0.0.1",
+                       .port = cfg->port,
+                       .max_body = WSUSLOC_MAX_REQUEST,
+                       .refused = on_refused};
     if ((ret = httpd_start(&m->h, &hc, mploc_handle, m)) < 0) {
         mploc_stop(m);
         return ret;

@@ -50,8 +50,8 @@ static void listen_start(daemon_ctx *ctx)
     }
     start_failing = 0;
     listening_port = port;
-    log_msg("MP LM: Listening for WSUS location requests on http://127.0.0.1:%d%s",
-            mploc_port(loc), MPLOC_PATH);
+    log_msg("MP LM: Listening for WSUS location requests on http://127.0.0.1:%d%s", mploc_port(loc),
+            MPLOC_PATH);
 }
 
 /* Re-read the MP's settings (they belong to another component) and keep the listener up. */

@@ -53,8 +53,8 @@ static long long check_cb(daemon_ctx *ctx, void *ud)
     (void)ud;
     int ret = policy_update(daemon_db(ctx), site, &r);
     if (ret < 0) {
-        const char *err = ret == CM_EDB || ret == CM_EDBCONN ? db_errmsg(daemon_db(ctx))
-                                                             : cm_strerror(ret);
+        const char *err =
+            ret == CM_EDB || ret == CM_EDBCONN ? db_errmsg(daemon_db(ctx)) : cm_strerror(ret);
         log_msg("ERROR: The periodic check of the UpdateSource policy of site %s failed: %s. "
                 "Nothing was written.",
                 site, err);

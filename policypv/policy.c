@@ -198,9 +198,9 @@ int policy_body(const char *site, const char *policy_id, long long version,
         sb_esc(&b, src[i].unique_id);
         sb_puts(&b, "</value></property>\n");
         sb_puts(&b, "\t<property name=\"ContentType\" type=\"19\"><value>2</value></property>\n");
-        sb_printf(&b,
-                  "\t<property name=\"ContentVersion\" type=\"19\"><value>%lld</value></property>\n",
-                  src[i].content_version);
+        sb_printf(
+            &b, "\t<property name=\"ContentVersion\" type=\"19\"><value>%lld</value></property>\n",
+            src[i].content_version);
         sb_puts(&b, "</instance>]]></PolicyAction>\n\t</PolicyRule>");
     }
     sb_puts(&b, "\n</Policy>");
@@ -233,8 +233,14 @@ typedef struct param {
     const char *s;
 } param;
 
-#define PT(x) {0, 0, (x)}
-#define PI(x) {1, (x), NULL}
+#define PT(x)                                                                                      \
+    {                                                                                              \
+        0, 0, (x)                                                                                  \
+    }
+#define PI(x)                                                                                      \
+    {                                                                                              \
+        1, (x), NULL                                                                               \
+    }
 
 /* The current UTC time in the dialect's words (the LastUpdateTime columns are UTC). */
 static const char *now_utc(db *d)
@@ -345,10 +351,11 @@ static int load_stored(db *d, const char *site, stored *s)
 
     /* The documents' first statement. */
     const param p1[] = {PT(site)};
-    ret = prepare_bound(d, &st,
-                        "SELECT PolicyID, PolicyAssignmentID, SourceCRC, PADBID FROM SettingsPolicy "
-                        "WHERE SourceID = ? AND SourceType = 'UpdateSource'",
-                        p1, NP(p1));
+    ret =
+        prepare_bound(d, &st,
+                      "SELECT PolicyID, PolicyAssignmentID, SourceCRC, PADBID FROM SettingsPolicy "
+                      "WHERE SourceID = ? AND SourceType = 'UpdateSource'",
+                      p1, NP(p1));
     if (ret < 0)
         return ret;
     if ((ret = db_step(st)) == 1) {
@@ -505,8 +512,9 @@ static int write_version(db *d, const char *site, stored *s, const policy_source
                       "InProcess, IsTombstoned, LastUpdateTime) VALUES (?, ?, ?, 1, 0, %s)",
                       p, NP(p));
         if (ret == 0)
-            ret = db_query_int(d, "SELECT PADBID FROM PolicyAssignment WHERE PolicyAssignmentID = ?",
-                               s->assignment_id, NULL, &s->pa_padbid);
+            ret =
+                db_query_int(d, "SELECT PADBID FROM PolicyAssignment WHERE PolicyAssignmentID = ?",
+                             s->assignment_id, NULL, &s->pa_padbid);
     }
     if (ret < 0)
         goto out;

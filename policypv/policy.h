@@ -25,13 +25,13 @@ typedef struct policy_source {
 
 /* What policy_update() found and did. */
 typedef struct policy_result {
-    int changed;          /* 1: a new version was written and committed */
-    long long version;    /* the version in force afterwards; 0 when there is no policy */
-    char policy_id[64];   /* Policy.PolicyID, {guid} */
+    int changed;        /* 1: a new version was written and committed */
+    long long version;  /* the version in force afterwards; 0 when there is no policy */
+    char policy_id[64]; /* Policy.PolicyID, {guid} */
     char assignment_id[64];
-    long long padbid;     /* PolicyAssignment.PADBID */
-    char reason[160];     /* why a new version was written */
-    char sources[512];    /* "{GUID}=38, ..." for log lines and status messages */
+    long long padbid;  /* PolicyAssignment.PADBID */
+    char reason[160];  /* why a new version was written */
+    char sources[512]; /* "{GUID}=38, ..." for log lines and status messages */
     size_t nsources;
 } policy_result;
 
@@ -76,7 +76,7 @@ int policy_update(db *d, const char *site, policy_result *res);
  * Check that the stored rows agree (hashes match bodies, versions match,
  * InProcess 0, the assignment references the policy).  Returns 0 when they
  * do, CM_ENOTFOUND when the site has no policy, CM_EPARSE with the reason in
- * why when they do not, or a database error.  Used by tests and cmsite.
+ * why when they do not, or a database error.  Used by the tests.
  */
 int policy_verify(db *d, const char *site, char *why, size_t whylen);
 

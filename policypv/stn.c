@@ -78,8 +78,7 @@ static void quarantine(stn *s, const inbox_dir *box, const char *name, int claim
     printable(name, shown, sizeof shown);
     int ret = inbox_quarantine(box, name, claimed);
     if (ret < 0) {
-        log_msg("ERROR: Cannot move %s to %s: %s. %s.", shown, box->corrupt, cm_strerror(ret),
-                why);
+        log_msg("ERROR: Cannot move %s to %s: %s. %s.", shown, box->corrupt, cm_strerror(ret), why);
         return;
     }
     log_msg("ERROR: Rejected %s: %s. The file was moved to %s.", shown, why, box->corrupt);
@@ -159,8 +158,8 @@ static int collect(stn *s, const inbox_dir *box, batch *b, int *skipped)
             b->claim_failed[i] = 1;
         } else if (ret < 0) {
             if (ret != -ENOENT)
-                log_msg("ERROR: Cannot claim %s in %s: %s. It is tried again later.",
-                        b->e[i].name, box->path, cm_strerror(ret));
+                log_msg("ERROR: Cannot claim %s in %s: %s. It is tried again later.", b->e[i].name,
+                        box->path, cm_strerror(ret));
             b->claim_failed[i] = 1;
         }
     }

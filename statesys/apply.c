@@ -420,6 +420,18 @@ int apply_open(db *d, const char *site_code, apply **out)
         return -ENOMEM;
     a->d = d;
     snprintf(a->site, sizeof a->site, "%s", site_code ? site_code : "");
+    /*
+     * SQLite: a many-row statement keeps a statement journal (to undo
+     * itself half-way), which goes to a temporary file once over 64 KB;
+     * kept in memory it costs no writes.  A transaction of the writer
+     * dirties a few thousand pages, which a 16 MB cache holds without
+     * spilling them to the WAL before the commit (the memory target is
+     * 64 MB).  Both settings are this connection's only.
+     */
+    if (db_get_dialect(d) == DB_DIALECT_SQLITE) {
+        db_exec(d, "PRAGMA temp_store = MEMORY");
+        db_exec(d, "PRAGMA cache_size = -16384");
+    }
     if ((ret = open_stmts(a)) < 0) {
         apply_close(a);
         return ret;

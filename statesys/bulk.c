@@ -1,8 +1,10 @@
 /*
  * bulk.c - many-row prepared statements with parameters bound once (see
  * bulk.h).  Column-wise buffers: slot (row r, column c) is bound to
- * parameter r * ncols + c + 1 of the full statement; a partial flush
- * prepares a statement of the exact row count over the same buffers.
+ * parameter r * ncols + c + 1 of the full statement.  A flush of fewer
+ * rows runs a ten-row statement and a one-row statement, each prepared once
+ * and bound to the first slots, over rows moved down to those slots: a
+ * statement prepared for every odd count would cost more than the rows.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,7 +32,8 @@ struct bulk {
     int cur;      /* rows complete in the buffers */
     unsigned set; /* bit per column set for the row being built (ncols <= 32) */
     slotcol *cols;
-    SQLHSTMT full;
+    SQLHSTMT full, mid, one;
+    int mid_rows;
     long long written;
 };
 
@@ -144,6 +147,7 @@ int bulk_open(db *d, bulk **out, const char *head, const char *tail, const bulk_
     }
     if ((ret = prepare(b, rows, &b->full)) < 0)
         goto fail;
+    b->mid_rows = rows >= 20 ? 10 : 0;
     *out = b;
     return 0;
 fail:
@@ -157,6 +161,10 @@ void bulk_close(bulk *b)
         return;
     if (b->full != SQL_NULL_HSTMT)
         SQLFreeHandle(SQL_HANDLE_STMT, b->full);
+    if (b->mid != SQL_NULL_HSTMT)
+        SQLFreeHandle(SQL_HANDLE_STMT, b->mid);
+    if (b->one != SQL_NULL_HSTMT)
+        SQLFreeHandle(SQL_HANDLE_STMT, b->one);
     if (b->cols) {
         for (int c = 0; c < b->ncols; c++) {
             free(b->cols[c].iv);
@@ -234,18 +242,43 @@ int bulk_row(bulk *b)
     return ret;
 }
 
+/* Move count rows of every column from slot from down to slot to. */
+static void move_rows(bulk *b, int from, int to, int count)
+{
+    for (int c = 0; c < b->ncols; c++) {
+        slotcol *col = &b->cols[c];
+        memmove(&col->ind[to], &col->ind[from], (size_t)count * sizeof *col->ind);
+        if (col->type == BULK_INT)
+            memmove(&col->iv[to], &col->iv[from], (size_t)count * sizeof *col->iv);
+        else
+            memmove(col->sv + (size_t)to * (col->maxlen + 1),
+                    col->sv + (size_t)from * (col->maxlen + 1), (size_t)count * (col->maxlen + 1));
+    }
+}
+
 int bulk_flush(bulk *b)
 {
-    SQLHSTMT h;
-    int ret, n = b->cur;
+    int ret = 0, n = b->cur, i = 0;
     if (n == 0)
         return 0;
     b->cur = 0;
     b->set = 0;
-    if ((ret = prepare(b, n, &h)) < 0)
-        return ret;
-    ret = execute(b, h, n);
-    SQLFreeHandle(SQL_HANDLE_STMT, h);
+    while (ret == 0 && b->mid_rows && n - i >= b->mid_rows) {
+        if (b->mid == SQL_NULL_HSTMT && (ret = prepare(b, b->mid_rows, &b->mid)) < 0)
+            break;
+        if (i > 0)
+            move_rows(b, i, 0, b->mid_rows);
+        ret = execute(b, b->mid, b->mid_rows);
+        i += b->mid_rows;
+    }
+    while (ret == 0 && i < n) {
+        if (b->one == SQL_NULL_HSTMT && (ret = prepare(b, 1, &b->one)) < 0)
+            break;
+        if (i > 0)
+            move_rows(b, i, 0, 1);
+        ret = execute(b, b->one, 1);
+        i++;
+    }
     return ret;
 }
 

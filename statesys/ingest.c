@@ -594,6 +594,9 @@ static void *helper_main(void *arg)
     helper *h = arg;
     long id = tid();
     chunk *c;
+    char name[16];
+    snprintf(name, sizeof name, "ss-loader-%d", h->index);
+    pthread_setname_np(pthread_self(), name);
     log_msg("Thread \"State Message Processing Thread #%d\" id:%ld started", h->index, id);
     while ((c = pop_chunk(h->g, 1)))
         parse_chunk(h->g, c);
@@ -610,6 +613,7 @@ static void *round_main(void *arg)
     int nh = 0;
     long long n = loaders(g);
 
+    pthread_setname_np(pthread_self(), "ss-loader-0");
     log_msg("Thread \"State Message Processing Thread #0\" id:%ld started", id);
     for (int i = 1; i < n; i++) {
         hs[nh].g = g;
@@ -863,6 +867,7 @@ static void *writer_main(void *arg)
 {
     writer *w = arg;
     ingest *g = w->g;
+    pthread_setname_np(pthread_self(), "ss-writer");
     for (;;) {
         notice *notices = NULL;
         ss_batch *list = take(g, &notices);

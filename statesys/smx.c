@@ -181,6 +181,13 @@ int smx_parse_wmi_time(const char *s, long long *utc_ms)
     return 0;
 }
 
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+/* Written out by hand: the writer formats two times per row, and printf costs more than the row. */
 void smx_format_time(long long utc_ms, char *buf)
 {
     long long secs = utc_ms >= 0 ? utc_ms / 1000 : (utc_ms - 999) / 1000;
@@ -190,8 +197,24 @@ void smx_format_time(long long utc_ms, char *buf)
     long long y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(buf, SMX_TIME_LEN + 1, "%04lld-%02u-%02u %02lld:%02lld:%02lld.%03lld", y, m, d,
-             rem / 3600, rem / 60 % 60, rem % 60, ms);
+    if (y < 0 || y > 9999)
+        y = y < 0 ? 0 : 9999;
+    put2(buf, (unsigned)(y / 100));
+    put2(buf + 2, (unsigned)(y % 100));
+    buf[4] = '-';
+    put2(buf + 5, m);
+    buf[7] = '-';
+    put2(buf + 8, d);
+    buf[10] = ' ';
+    put2(buf + 11, (unsigned)(rem / 3600));
+    buf[13] = ':';
+    put2(buf + 14, (unsigned)(rem / 60 % 60));
+    buf[16] = ':';
+    put2(buf + 17, (unsigned)(rem % 60));
+    buf[19] = '.';
+    buf[20] = (char)('0' + ms / 100);
+    put2(buf + 21, (unsigned)(ms % 100));
+    buf[23] = '\0';
 }
 
 int smx_parse_sql_time(const char *s, long long *utc_ms)

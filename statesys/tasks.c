@@ -281,6 +281,7 @@ static void *tasks_main(void *arg)
 {
     tasks *t = arg;
     long long mono = mono_ms();
+    pthread_setname_np(pthread_self(), "ss-tasks");
     t->next_topic_check = mono;
     /* A first heartbeat at start: the missing-message check runs at once too. */
     t->next_heartbeat = mono;

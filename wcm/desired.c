@@ -329,8 +329,7 @@ int desired_config(const desired_input *in, size_t idx, wsusapi_config *out, cha
         split_account(sup->proxy_account, out->proxy_user, sizeof out->proxy_user,
                       out->proxy_domain, sizeof out->proxy_domain);
         if (out->proxy_user[0])
-            snprintf(out->proxy_password, sizeof out->proxy_password, "%s",
-                     sup->proxy_password);
+            snprintf(out->proxy_password, sizeof out->proxy_password, "%s", sup->proxy_password);
     }
 
     desired_languages_canon(in->sync.languages, langs, sizeof langs);
@@ -434,8 +433,8 @@ int desired_config_diff(const wsusapi_config *cur, const wsusapi_config *want,
         n++;
     }
     if (!cur->replica_mode != !want->replica_mode) {
-        change(ch, "replica mode", "Changing replica mode from %s to %s", desired_bool(cur->replica_mode),
-               desired_bool(want->replica_mode));
+        change(ch, "replica mode", "Changing replica mode from %s to %s",
+               desired_bool(cur->replica_mode), desired_bool(want->replica_mode));
         merged->replica_mode = want->replica_mode != 0;
         n++;
     }
@@ -454,8 +453,7 @@ int desired_config_diff(const wsusapi_config *cur, const wsusapi_config *want,
     }
     if (want->use_proxy && want->proxy_user[0] && want->proxy_password[0] &&
         (send_proxy_password || proxy_changed)) {
-        snprintf(merged->proxy_password, sizeof merged->proxy_password, "%s",
-                 want->proxy_password);
+        snprintf(merged->proxy_password, sizeof merged->proxy_password, "%s", want->proxy_password);
         if (!proxy_changed) {
             change(ch, "proxy", "Setting the password of proxy account %s%s%s", want->proxy_domain,
                    want->proxy_domain[0] ? "\\" : "", want->proxy_user);
@@ -507,8 +505,7 @@ static int wanted(const desired_category *want, size_t n, int classification, co
     return 0;
 }
 
-static const desired_category *find_known(const desired_category *known, size_t n,
-                                          const char *guid)
+static const desired_category *find_known(const desired_category *known, size_t n, const char *guid)
 {
     for (size_t i = 0; known && i < n; i++)
         if (strcmp(known[i].guid, guid) == 0)
@@ -539,17 +536,18 @@ int desired_subscription_diff(const wsusapi_subscription *cur, const desired_cat
     merged->time_of_day_s = cur->time_of_day_s;
     merged->syncs_per_day = cur->syncs_per_day > 0 ? cur->syncs_per_day : 1;
     if (cur->sync_automatically) {
-        change(ch, "subscription", "Changing the synchronization schedule of the WSUS server from automatic to "
-                   "manual; the site starts every synchronization");
+        change(ch, "subscription",
+               "Changing the synchronization schedule of the WSUS server from automatic to "
+               "manual; the site starts every synchronization");
         n++;
     }
     for (size_t i = 0; i < nwant; i++) {
         int cls = is_classification(&want[i]);
         if (!cls && !is_product(&want[i]))
             continue;
-        int ret = cls ? push_id(&merged->classification_ids, &merged->nclassifications,
-                                want[i].guid)
-                      : push_id(&merged->product_ids, &merged->nproducts, want[i].guid);
+        int ret =
+            cls ? push_id(&merged->classification_ids, &merged->nclassifications, want[i].guid)
+                : push_id(&merged->product_ids, &merged->nproducts, want[i].guid);
         if (ret < 0) {
             wsusapi_subscription_free(merged);
             return ret;
@@ -570,8 +568,8 @@ int desired_subscription_diff(const wsusapi_subscription *cur, const desired_cat
             if (k)
                 change(ch, "subscription", "Unsubscribing from %s (%s)", k->unique_id, k->title);
             else
-                change(ch, "subscription", "Unsubscribing from %s:%s", cls ? "UpdateClassification" : "Product",
-                       ids[i]);
+                change(ch, "subscription", "Unsubscribing from %s:%s",
+                       cls ? "UpdateClassification" : "Product", ids[i]);
             n++;
         }
     }

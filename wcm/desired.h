@@ -42,10 +42,10 @@ typedef struct desired_sup {
 
 /* The site-wide settings WCM applies (SMS_WSUS_SYNC_MANAGER properties). */
 typedef struct desired_sync {
-    char source[64];        /* 'Sync Source': MicrosoftUpdate, UpstreamServer or OfflineCatalog */
-    char upstream[512];     /* 'Upstream Server': host, host:port, https://host[:port] */
+    char source[64];         /* 'Sync Source': MicrosoftUpdate, UpstreamServer or OfflineCatalog */
+    char upstream[512];      /* 'Upstream Server': host, host:port, https://host[:port] */
     char offline_path[1024]; /* 'Offline Catalog Path' for OfflineCatalog */
-    char languages[512];    /* 'Languages': "en", "en,de" */
+    char languages[512];     /* 'Languages': "en", "en,de" */
 } desired_sync;
 
 /* A category known to the site (CI_CategoryInstances with its English name). */
@@ -61,8 +61,8 @@ typedef struct desired_input {
     desired_site site;
     desired_sup *sups; /* this site's SUPs, first installed first */
     size_t nsups;
-    int has_parent_sup;      /* the parent site has a SUP in this database */
-    desired_sup parent_sup;  /* its first SUP */
+    int has_parent_sup;     /* the parent site has a SUP in this database */
+    desired_sup parent_sup; /* its first SUP */
     desired_sync sync;
     desired_category *cats; /* the subscribed categories, by unique ID */
     size_t ncats;

@@ -8,7 +8,8 @@
  * WCM Inbox.", dropped by smsdbmon when CI_UpdateCategorySubscription
  * changes), and when the site's settings for its SUPs change in the
  * database (an account fixed, a proxy set: what a site control change
- * notification does on a real site server; here a cheap poll of the rows).
+ * notification does on a real site server; here a cheap poll of the rows)
+ * or its own settings for connecting to them do (a CA file, a timeout).
  * After a successful pass it watches closely for 'Subscription Wait'
  * seconds ("Will wait for 1 minute for any subscription or proxy
  * changes"), then logs how long it waits for the next check.  A
@@ -60,7 +61,7 @@ static struct {
     inbox_dir box;
     int have_box;
     int csb_pending;
-    uint64_t csb_seen_at; /* when the waiting notifications were first seen */
+    uint64_t csb_seen_at;   /* when the waiting notifications were first seen */
     uint64_t next_check_at; /* loop time (ms) of the next interval check; 0 = now */
     uint64_t wait_until;    /* end of the close watch after a successful pass */
     int wait_logged;        /* "Waiting for changes for N minutes" said for this pass */
@@ -73,6 +74,9 @@ static struct {
     } pw[MAX_PW_SUPS]; /* what proxy password each SUP was last given */
     size_t npw;
     int load_failed; /* reported once until a load works again */
+    int force;       /* a setting of how to connect changed: configure again */
+    char last_ca[1024];
+    long long last_insecure, last_timeout;
 } wcm;
 
 static long long check_ms(void)
@@ -275,11 +279,10 @@ static int run_pass(daemon_ctx *ctx, desired_input *in, pass_kind kind, int *all
     for (size_t i = 0; i < in->nsups; i++) {
         desired_sup *s = &in->sups[i];
         int before = s->state;
-        int interim = kind == PASS_NOTIFY                                    ? DESIRED_STATE_SUBSCRIPTION_PENDING
+        int interim = kind == PASS_NOTIFY              ? DESIRED_STATE_SUBSCRIPTION_PENDING
                       : s->state == DESIRED_STATE_NONE ? DESIRED_STATE_PENDING
                                                        : -1;
-        if (interim >= 0 && interim != s->state &&
-            (ret = set_state(ctx, s, interim, NULL)) < 0)
+        if (interim >= 0 && interim != s->state && (ret = set_state(ctx, s, interim, NULL)) < 0)
             goto done;
 
         supcfg_opts o = {.timeout_s = timeout_s > 0 ? timeout_s : 60,
@@ -294,7 +297,8 @@ static int run_pass(daemon_ctx *ctx, desired_input *in, pass_kind kind, int *all
         if (r.ok) {
             if (r.proxy_password_sent)
                 pw_remember(s);
-            if (r.version[0] && sitedb_set_version(daemon_db(ctx), s->id, r.version) == CM_EDBCONN) {
+            if (r.version[0] &&
+                sitedb_set_version(daemon_db(ctx), s->id, r.version) == CM_EDBCONN) {
                 ret = CM_EDBCONN;
                 goto done;
             }
@@ -308,9 +312,9 @@ static int run_pass(daemon_ctx *ctx, desired_input *in, pass_kind kind, int *all
                                r.nchanges ? r.summary : "nothing");
         } else {
             *all_ok = 0;
+            daemon_statmsg(ctx, 8401, 'E', 'M', s->server, r.where, r.error, r.advice);
             if ((ret = set_state(ctx, s, DESIRED_STATE_FAILED, r.error)) < 0)
                 goto done;
-            daemon_statmsg(ctx, 8401, 'E', 'M', s->server, r.where, r.error, r.advice);
         }
     }
 done:
@@ -373,7 +377,7 @@ static long long tick(daemon_ctx *ctx, void *ud)
         kind = PASS_NOTIFY;
     else if (now >= wcm.next_check_at)
         kind = PASS_SCHEDULED;
-    else if (wcm.have_pass && fp != wcm.last_fp)
+    else if (wcm.have_pass && (fp != wcm.last_fp || wcm.force))
         kind = PASS_CHANGED;
 
     if (kind != PASS_NONE) {
@@ -393,6 +397,7 @@ static long long tick(daemon_ctx *ctx, void *ud)
         }
         now = uv_now(daemon_loop(ctx));
         wcm.have_pass = 1;
+        wcm.force = 0;
         wcm.last_pass_at = now;
         wcm.last_fp = fp;
         wcm.next_check_at = now + (uint64_t)check_ms();
@@ -425,6 +430,17 @@ static long long tick(daemon_ctx *ctx, void *ud)
 /* Daemon                                                              */
 /* ------------------------------------------------------------------ */
 
+/* Remember how WCM connects, so a change of it (a CA file given) configures again. */
+static int connection_settings_changed(void)
+{
+    int changed = strcmp(wcm.last_ca, ca_file) != 0 || wcm.last_insecure != ssl_insecure ||
+                  wcm.last_timeout != timeout_s;
+    snprintf(wcm.last_ca, sizeof wcm.last_ca, "%s", ca_file);
+    wcm.last_insecure = ssl_insecure;
+    wcm.last_timeout = timeout_s;
+    return changed;
+}
+
 static int start(daemon_ctx *ctx)
 {
     const inbox_box *b = inbox_catalogue_find(daemon_catalogue(ctx), WCM_BOX);
@@ -433,6 +449,7 @@ static int start(daemon_ctx *ctx)
         return CM_ENOTFOUND;
     }
     wcm.have_box = 1;
+    connection_settings_changed();
     log_msg("WSUS Configuration Manager checks the software update points of site %s every %lld "
             "minute(s) and on notifications in %s.",
             daemon_site(ctx)->site_code, check_min, wcm.box.path);
@@ -443,6 +460,8 @@ static int start(daemon_ctx *ctx)
 static void settings_changed(daemon_ctx *ctx)
 {
     (void)ctx;
+    if (connection_settings_changed())
+        wcm.force = 1;
     /* A new interval counts from the last check. */
     if (wcm.have_pass)
         wcm.next_check_at = wcm.last_pass_at + (uint64_t)check_ms();

@@ -133,8 +133,8 @@ static void fail(supcfg_result *r, const desired_sup *s, wsusapi *c, int code, i
 {
     r->ok = 0;
     r->code = code;
-    snprintf(r->error, sizeof r->error, "%s", c && wsusapi_error(c)[0] ? wsusapi_error(c)
-                                                                       : cm_strerror(code));
+    snprintf(r->error, sizeof r->error, "%s",
+             c && wsusapi_error(c)[0] ? wsusapi_error(c) : cm_strerror(code));
     supcfg_advice(code, c ? wsusapi_http_status(c) : 0, setting, s, r->advice, sizeof r->advice);
     log_msg("ERROR: %s on WSUS server %s, %s failed: %s", what, s->server, r->where, r->error);
     log_msg("Steps to try: %s", r->advice);

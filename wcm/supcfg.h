@@ -14,10 +14,10 @@
 #define SUPCFG_MIN_VERSION "3.2.7600.256"
 
 typedef struct supcfg_opts {
-    long timeout_s;      /* per API call; 0 = the client's default */
-    const char *ca_file; /* trust anchors for SSL; NULL = the system's */
-    int insecure;        /* SSL without certificate checks (lab self-signed servers) */
-    int send_proxy_password; /* the proxy password may have changed since it was last sent */
+    long timeout_s;                /* per API call; 0 = the client's default */
+    const char *ca_file;           /* trust anchors for SSL; NULL = the system's */
+    int insecure;                  /* SSL without certificate checks (lab self-signed servers) */
+    int send_proxy_password;       /* the proxy password may have changed since it was last sent */
     const desired_category *known; /* every category of the site, for names; may be NULL */
     size_t nknown;
 } supcfg_opts;
@@ -31,7 +31,7 @@ typedef struct supcfg_result {
     char version[64];    /* the server's version, when read */
     char upstream[1400]; /* the upstream the SUP now has */
     int nchanges;
-    char summary[256];   /* what was changed: "upstream server, languages, subscription" */
+    char summary[256]; /* what was changed: "upstream server, languages, subscription" */
     int proxy_password_sent;
 } supcfg_result;
 

@@ -58,6 +58,21 @@ int susdb_apply(db *d, const char **failed)
     return 0;
 }
 
+int susdb_tune(db *d)
+{
+    if (db_get_dialect(d) != DB_DIALECT_SQLITE)
+        return 0;
+    /*
+     * WAL with synchronous NORMAL cannot corrupt the file; a power cut may
+     * lose the last batches, which the next sync fetches again (anchors move
+     * only after a pass).  A larger page cache keeps the indexes in memory.
+     */
+    int ret = db_exec(d, "PRAGMA synchronous=NORMAL");
+    if (ret == 0)
+        ret = db_exec(d, "PRAGMA cache_size=-65536");
+    return ret;
+}
+
 int susdb_init_root(const char *root, char *errbuf, size_t errlen)
 {
     char path[4200], conn[4300];
@@ -672,59 +687,216 @@ static void map_free(guid_map *m)
     memset(m, 0, sizeof *m);
 }
 
+/*
+ * Rows held back and written as multi-row INSERTs when a batch is flushed:
+ * one statement for many rows costs little more than one for one row, and
+ * the store writes a dozen rows per update.  Values are copied; a buffer
+ * holds at most what fits the database layer's parameter limit.
+ */
+#define RB_MAX_PARAMS 64
+
+typedef struct rb_cell {
+    int kind; /* 1 int, 2 text, 3 null */
+    long long iv;
+    char *sv;
+} rb_cell;
+
+typedef struct rowbuf {
+    db *d;
+    const char *head; /* "INSERT INTO t (a, b) VALUES " */
+    int ncols, max_rows;
+    int rows, col;
+    rb_cell cells[RB_MAX_PARAMS];
+    db_stmt *full, *one;
+} rowbuf;
+
+static int rb_prepare(rowbuf *b, int rows, db_stmt **out)
+{
+    char sql[2048];
+    size_t n = (size_t)snprintf(sql, sizeof sql, "%s", b->head);
+    for (int r = 0; r < rows && n < sizeof sql; r++) {
+        n += (size_t)snprintf(sql + n, sizeof sql - n, "%s(", r ? "," : "");
+        for (int c = 0; c < b->ncols && n < sizeof sql; c++)
+            n += (size_t)snprintf(sql + n, sizeof sql - n, "%s?", c ? "," : "");
+        n += (size_t)snprintf(sql + n, sizeof sql - n, ")");
+    }
+    if (n >= sizeof sql)
+        return CM_ETOOBIG;
+    return db_prepare(b->d, out, sql);
+}
+
+static int rb_open(rowbuf *b, db *d, const char *head, int ncols)
+{
+    int ret;
+    memset(b, 0, sizeof *b);
+    b->d = d;
+    b->head = head;
+    b->ncols = ncols;
+    b->max_rows = RB_MAX_PARAMS / ncols;
+    if ((ret = rb_prepare(b, b->max_rows, &b->full)) < 0 || (ret = rb_prepare(b, 1, &b->one)) < 0)
+        return ret;
+    return 0;
+}
+
+static void rb_clear(rowbuf *b)
+{
+    for (int i = 0; i < b->rows * b->ncols + b->col; i++) {
+        free(b->cells[i].sv);
+        b->cells[i].sv = NULL;
+    }
+    b->rows = b->col = 0;
+}
+
+static void rb_close(rowbuf *b)
+{
+    rb_clear(b);
+    db_finalize(b->full);
+    db_finalize(b->one);
+    b->full = b->one = NULL;
+}
+
+/* Run st over rows [first, first + nrows) of the buffer. */
+static int rb_exec(rowbuf *b, db_stmt *st, int first, int nrows)
+{
+    int ret = 0;
+    for (int r = 0; r < nrows && ret == 0; r++)
+        for (int c = 0; c < b->ncols && ret == 0; c++) {
+            rb_cell *cell = &b->cells[(first + r) * b->ncols + c];
+            int idx = r * b->ncols + c + 1;
+            ret = cell->kind == 1   ? db_bind_int(st, idx, cell->iv)
+                  : cell->kind == 2 ? db_bind_text(st, idx, cell->sv)
+                                    : db_bind_null(st, idx);
+        }
+    if (ret == 0)
+        ret = db_step(st);
+    db_reset(st);
+    return ret < 0 ? ret : 0;
+}
+
+/* Write every complete row held back. */
+static int rb_flush(rowbuf *b)
+{
+    int ret = 0;
+    if (b->rows == b->max_rows)
+        ret = rb_exec(b, b->full, 0, b->rows);
+    else
+        for (int r = 0; r < b->rows && ret == 0; r++)
+            ret = rb_exec(b, b->one, r, 1);
+    rb_clear(b);
+    return ret;
+}
+
+static rb_cell *rb_next(rowbuf *b)
+{
+    rb_cell *c = &b->cells[b->rows * b->ncols + b->col++];
+    free(c->sv);
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+static void rb_int(rowbuf *b, long long v)
+{
+    rb_cell *c = rb_next(b);
+    c->kind = 1;
+    c->iv = v;
+}
+
+/* Text (NULL writes NULL); -ENOMEM is reported by rb_end. */
+static void rb_text(rowbuf *b, const char *v)
+{
+    rb_cell *c = rb_next(b);
+    if (!v) {
+        c->kind = 3;
+        return;
+    }
+    c->kind = 2;
+    c->sv = strdup(v);
+    if (!c->sv)
+        c->kind = 0;
+}
+
+static void rb_null(rowbuf *b)
+{
+    rb_next(b)->kind = 3;
+}
+
+/* The row is complete: flush when the buffer is full. */
+static int rb_end(rowbuf *b)
+{
+    for (int c = 0; c < b->ncols; c++)
+        if (b->cells[b->rows * b->ncols + c].kind == 0) {
+            b->col = 0;
+            return -ENOMEM;
+        }
+    b->col = 0;
+    b->rows++;
+    return b->rows == b->max_rows ? rb_flush(b) : 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Store                                                               */
 /* ------------------------------------------------------------------ */
 
 enum {
-    ST_INS_UPDATE,
+    RB_UPDATE,
+    RB_REV,
+    RB_XML,
+    RB_RIC,
+    RB_SUP,
+    RB_BUNDLE,
+    RB_LOC,
+    RB_FILE,
+    RB_FFR,
+    RB_COUNT
+};
+
+static const struct {
+    const char *head;
+    int ncols;
+} rb_def[RB_COUNT] = {
+    {"INSERT INTO tbUpdate (LocalUpdateID, UpdateID, UpdateTypeName, ImportedTime) VALUES ", 4},
+    {"INSERT INTO tbRevision (RevisionID, LocalUpdateID, RevisionNumber, IsLatestRevision, "
+     "IsCategory, UpdateType, CategoryType, PublicationState, IsExpired, KBArticleID, "
+     "SecurityBulletinID, MsrcSeverity, CreationDate, ImportedTime, ChangeAnchor) VALUES ",
+     15},
+    {"INSERT INTO tbXml (RevisionID, RootElementXml) VALUES ", 2},
+    {"INSERT INTO tbRevisionInCategory (RevisionID, CategoryID) VALUES ", 2},
+    {"INSERT INTO tbRevisionSupersedesUpdate (RevisionID, SupersededUpdateID) VALUES ", 2},
+    {"INSERT INTO tbBundleDependency (RevisionID, BundledUpdateID, BundledRevisionNumber) VALUES ",
+     3},
+    {"INSERT INTO tbPreComputedLocalizedProperty (RevisionID, ShortLanguage, Title, Description) "
+     "VALUES ",
+     4},
+    {"INSERT INTO tbFile (FileDigest, FileName, Size, DigestAlgorithm, MUURL) VALUES ", 5},
+    {"INSERT INTO tbFileForRevision (RevisionID, FileDigest) VALUES ", 2},
+};
+
+enum {
     ST_SET_TYPE,
     ST_CLR_LATEST,
-    ST_INS_REV,
-    ST_INS_XML,
     ST_DEL_CAT,
     ST_INS_CAT,
-    ST_INS_RIC,
-    ST_INS_SUP,
-    ST_INS_BUNDLE,
-    ST_INS_LOC,
     ST_SEL_FILE,
-    ST_INS_FILE,
     ST_SET_FILE_URL,
-    ST_INS_FFR,
     ST_COUNT
 };
 
 static const char *const store_sql[ST_COUNT] = {
-    "INSERT INTO tbUpdate (LocalUpdateID, UpdateID, UpdateTypeName, IsHidden, ImportedTime) "
-    "VALUES (?, ?, ?, 0, ?)",
     "UPDATE tbUpdate SET UpdateTypeName = ? WHERE LocalUpdateID = ?",
     "UPDATE tbRevision SET IsLatestRevision = 0 WHERE LocalUpdateID = ? AND IsLatestRevision = 1",
-    "INSERT INTO tbRevision (RevisionID, LocalUpdateID, RevisionNumber, IsLatestRevision, "
-    "IsCategory, UpdateType, CategoryType, PublicationState, IsExpired, KBArticleID, "
-    "SecurityBulletinID, MsrcSeverity, CreationDate, ImportedTime, ChangeAnchor) VALUES (?, ?, ?, "
-    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "INSERT INTO tbXml (RevisionID, RootElementXml) VALUES (?, ?)",
     "DELETE FROM tbCategory WHERE CategoryID = ?",
     "INSERT INTO tbCategory (CategoryID, CategoryType, ParentCategoryID, DisplayOrder) VALUES (?, "
     "?, ?, ?)",
-    "INSERT INTO tbRevisionInCategory (RevisionID, CategoryID) VALUES (?, ?)",
-    "INSERT INTO tbRevisionSupersedesUpdate (RevisionID, SupersededUpdateID) VALUES (?, ?)",
-    "INSERT INTO tbBundleDependency (RevisionID, BundledUpdateID, BundledRevisionNumber) VALUES "
-    "(?, ?, ?)",
-    "INSERT INTO tbPreComputedLocalizedProperty (RevisionID, ShortLanguage, Title, Description) "
-    "VALUES (?, ?, ?, ?)",
     "SELECT MUURL FROM tbFile WHERE FileDigest = ?",
-    "INSERT INTO tbFile (FileDigest, FileName, Size, DigestAlgorithm, MUURL) VALUES (?, ?, ?, ?, "
-    "?)",
     "UPDATE tbFile SET MUURL = ? WHERE FileDigest = ?",
-    "INSERT INTO tbFileForRevision (RevisionID, FileDigest) VALUES (?, ?)",
 };
 
 struct susdb_store {
     db *d;
     db_stmt *st[ST_COUNT];
+    rowbuf rb[RB_COUNT];
     guid_map map;
+    guid_map files; /* digests in tbFile (key: digest; max_revision: has a URL) */
     long long next_local, next_revision, next_anchor;
     char now[40];
 };
@@ -735,8 +907,19 @@ void susdb_store_close(susdb_store *s)
         return;
     for (int i = 0; i < ST_COUNT; i++)
         db_finalize(s->st[i]);
+    for (int i = 0; i < RB_COUNT; i++)
+        rb_close(&s->rb[i]);
     map_free(&s->map);
+    map_free(&s->files);
     free(s);
+}
+
+int susdb_store_flush(susdb_store *s)
+{
+    int ret = 0;
+    for (int i = 0; i < RB_COUNT && ret == 0; i++)
+        ret = rb_flush(&s->rb[i]);
+    return ret;
 }
 
 int susdb_store_open(susdb_store **out, db *d)
@@ -775,8 +958,22 @@ int susdb_store_open(susdb_store **out, db *d)
     db_finalize(q);
     if (ret < 0)
         goto fail;
+    if ((ret = db_prepare(d, &q, "SELECT FileDigest, COALESCE(MUURL, '') FROM tbFile")) < 0)
+        goto fail;
+    while ((ret = db_step(q)) == 1)
+        if (strlen(db_col_text(q, 0)) < 37 &&
+            !map_put(&s->files, db_col_text(q, 0), 0, db_col_text(q, 1)[0] != 0)) {
+            ret = -ENOMEM;
+            break;
+        }
+    db_finalize(q);
+    if (ret < 0)
+        goto fail;
     for (int i = 0; i < ST_COUNT; i++)
         if ((ret = db_prepare(d, &s->st[i], store_sql[i])) < 0)
+            goto fail;
+    for (int i = 0; i < RB_COUNT; i++)
+        if ((ret = rb_open(&s->rb[i], d, rb_def[i].head, rb_def[i].ncols)) < 0)
             goto fail;
     *out = s;
     return 0;
@@ -793,7 +990,7 @@ static int run(db_stmt *st)
     return ret < 0 ? ret : 0;
 }
 
-/* The LocalUpdateID of a GUID, creating the row (referenced only) when new. */
+/* The LocalUpdateID of a GUID, creating the row (referenced only) when new: 1 then. */
 static int local_id(susdb_store *s, const char *id, const char *type, guid_entry **out)
 {
     guid_entry *e = map_find(&s->map, id);
@@ -802,18 +999,18 @@ static int local_id(susdb_store *s, const char *id, const char *type, guid_entry
         *out = e;
         return 0;
     }
-    db_stmt *st = s->st[ST_INS_UPDATE];
-    db_bind_int(st, 1, s->next_local);
-    db_bind_text(st, 2, id);
-    db_bind_text(st, 3, type);
-    db_bind_text(st, 4, s->now);
-    if ((ret = run(st)) < 0)
+    rowbuf *b = &s->rb[RB_UPDATE];
+    rb_int(b, s->next_local);
+    rb_text(b, id);
+    rb_text(b, type);
+    rb_text(b, s->now);
+    if ((ret = rb_end(b)) < 0)
         return ret;
     if (!(e = map_put(&s->map, id, s->next_local, 0)))
         return -ENOMEM;
     s->next_local++;
     *out = e;
-    return 0;
+    return 1;
 }
 
 int susdb_store_has(susdb_store *s, const char *update_id, int revision)
@@ -825,9 +1022,12 @@ int susdb_store_has(susdb_store *s, const char *update_id, int revision)
         return 0;
     if (revision == e->max_revision)
         return 1;
+    int ret = rb_flush(&s->rb[RB_REV]);
+    if (ret < 0)
+        return ret;
     snprintf(lid, sizeof lid, "%lld", e->local_id);
     snprintf(rev, sizeof rev, "%d", revision);
-    int ret = db_query_int(s->d,
+    ret = db_query_int(s->d,
                            "SELECT COUNT(*) FROM tbRevision WHERE LocalUpdateID = CAST(? AS "
                            "INTEGER) AND RevisionNumber = CAST(? AS INTEGER)",
                            lid, rev, &n);
@@ -863,39 +1063,56 @@ static const char *nz(const char *s)
 
 static int store_file(susdb_store *s, long long rev_id, const updxml_file *f, const char *url)
 {
-    db_stmt *st = s->st[ST_SEL_FILE];
+    db_stmt *st;
     int ret, found;
     char known_url[2048] = "";
-    db_bind_text(st, 1, f->digest);
-    found = db_step(st);
-    if (found == 1)
-        snprintf(known_url, sizeof known_url, "%s", db_col_text(st, 0));
-    db_reset(st);
-    if (found < 0)
-        return found;
-    if (!found) {
-        st = s->st[ST_INS_FILE];
-        db_bind_text(st, 1, f->digest);
-        db_bind_text(st, 2, f->name);
-        if (f->size >= 0)
-            db_bind_int(st, 3, f->size);
+    /* Known digests are kept in memory (a base64 SHA-1 fits the map's key). */
+    guid_entry *fe = strlen(f->digest) < 37 ? map_find(&s->files, f->digest) : NULL;
+    if (fe) {
+        found = 1;
+        if (url && *url && !fe->max_revision)
+            known_url[0] = '\0'; /* a URL for a file that had none */
         else
-            db_bind_null(st, 3);
-        db_bind_text(st, 4, f->algorithm[0] ? f->algorithm : "SHA1");
-        db_bind_text(st, 5, nz(url));
-        if ((ret = run(st)) < 0)
+            url = NULL;
+    } else {
+        st = s->st[ST_SEL_FILE];
+        db_bind_text(st, 1, f->digest);
+        found = db_step(st);
+        if (found == 1)
+            snprintf(known_url, sizeof known_url, "%s", db_col_text(st, 0));
+        db_reset(st);
+        if (found < 0)
+            return found;
+    }
+    if (!found) {
+        rowbuf *b = &s->rb[RB_FILE];
+        rb_text(b, f->digest);
+        rb_text(b, f->name);
+        if (f->size >= 0)
+            rb_int(b, f->size);
+        else
+            rb_null(b);
+        rb_text(b, f->algorithm[0] ? f->algorithm : "SHA1");
+        rb_text(b, nz(url));
+        if ((ret = rb_end(b)) < 0)
             return ret;
     } else if (url && *url && strcmp(known_url, url) != 0) {
+        /* The row may still be held back: write it first. */
+        if ((ret = rb_flush(&s->rb[RB_FILE])) < 0)
+            return ret;
         st = s->st[ST_SET_FILE_URL];
         db_bind_text(st, 1, url);
         db_bind_text(st, 2, f->digest);
         if ((ret = run(st)) < 0)
             return ret;
     }
-    st = s->st[ST_INS_FFR];
-    db_bind_int(st, 1, rev_id);
-    db_bind_text(st, 2, f->digest);
-    return run(st);
+    if (strlen(f->digest) < 37 &&
+        !map_put(&s->files, f->digest, 0, (url && *url) || (fe && fe->max_revision)))
+        return -ENOMEM;
+    rowbuf *b = &s->rb[RB_FFR];
+    rb_int(b, rev_id);
+    rb_text(b, f->digest);
+    return rb_end(b);
 }
 
 int susdb_store_update(susdb_store *s, const updxml_update *u, const char *xml, size_t len,
@@ -911,6 +1128,7 @@ int susdb_store_update(susdb_store *s, const updxml_update *u, const char *xml, 
     susdb_now(s->now, sizeof s->now);
     if ((ret = local_id(s, u->update_id, type, &e)) < 0)
         return ret;
+    int created = ret == 1;
     long long lid = e->local_id;
     int prev_max = e->max_revision;
     if (prev_max && u->revision <= prev_max && (ret = susdb_store_has(s, u->update_id, u->revision)))
@@ -921,7 +1139,7 @@ int susdb_store_update(susdb_store *s, const updxml_update *u, const char *xml, 
         return 0;
     }
     int latest = u->revision > prev_max;
-    if (!prev_max) {
+    if (!prev_max && !created) {
         /* A referenced-only row learns its type now. */
         st = s->st[ST_SET_TYPE];
         db_bind_text(st, 1, type);
@@ -929,34 +1147,37 @@ int susdb_store_update(susdb_store *s, const updxml_update *u, const char *xml, 
         if ((ret = run(st)) < 0)
             return ret;
     } else if (latest) {
+        /* The older revision may still be held back. */
+        if ((ret = rb_flush(&s->rb[RB_REV])) < 0)
+            return ret;
         st = s->st[ST_CLR_LATEST];
         db_bind_int(st, 1, lid);
         if ((ret = run(st)) < 0)
             return ret;
     }
     long long rev_id = s->next_revision++;
-    st = s->st[ST_INS_REV];
-    db_bind_int(st, 1, rev_id);
-    db_bind_int(st, 2, lid);
-    db_bind_int(st, 3, u->revision);
-    db_bind_int(st, 4, latest);
-    db_bind_int(st, 5, is_cat);
-    db_bind_text(st, 6, type);
-    db_bind_text(st, 7, is_cat ? updxml_category_type_name(u->category_type) : NULL);
-    db_bind_text(st, 8, u->publication_state);
-    db_bind_int(st, 9, u->expired ? 1 : 0);
-    db_bind_text(st, 10, nz(u->kb_article_id));
-    db_bind_text(st, 11, nz(u->security_bulletin_id));
-    db_bind_text(st, 12, nz(u->msrc_severity));
-    db_bind_text(st, 13, nz(u->creation_date));
-    db_bind_text(st, 14, s->now);
-    db_bind_int(st, 15, s->next_anchor++);
-    if ((ret = run(st)) < 0)
+    rowbuf *b = &s->rb[RB_REV];
+    rb_int(b, rev_id);
+    rb_int(b, lid);
+    rb_int(b, u->revision);
+    rb_int(b, latest);
+    rb_int(b, is_cat);
+    rb_text(b, type);
+    rb_text(b, is_cat ? updxml_category_type_name(u->category_type) : NULL);
+    rb_text(b, u->publication_state);
+    rb_int(b, u->expired ? 1 : 0);
+    rb_text(b, nz(u->kb_article_id));
+    rb_text(b, nz(u->security_bulletin_id));
+    rb_text(b, nz(u->msrc_severity));
+    rb_text(b, nz(u->creation_date));
+    rb_text(b, s->now);
+    rb_int(b, s->next_anchor++);
+    if ((ret = rb_end(b)) < 0)
         return ret;
-    st = s->st[ST_INS_XML];
-    db_bind_int(st, 1, rev_id);
-    db_bind_text(st, 2, xml);
-    if ((ret = run(st)) < 0)
+    b = &s->rb[RB_XML];
+    rb_int(b, rev_id);
+    rb_text(b, xml);
+    if ((ret = rb_end(b)) < 0)
         return ret;
 
     /*
@@ -991,6 +1212,7 @@ int susdb_store_update(susdb_store *s, const updxml_update *u, const char *xml, 
             }
             if ((ret = local_id(s, cid, "Category", &c)) < 0)
                 goto out;
+            ret = 0;
             if (!parent)
                 parent = c->local_id;
             cats[ncat++] = c->local_id;
@@ -1000,10 +1222,10 @@ int susdb_store_update(susdb_store *s, const updxml_update *u, const char *xml, 
     for (size_t i = 0; i < ncat; i++) {
         if (i && cats[i] == cats[i - 1])
             continue;
-        st = s->st[ST_INS_RIC];
-        db_bind_int(st, 1, rev_id);
-        db_bind_int(st, 2, cats[i]);
-        if ((ret = run(st)) < 0)
+        b = &s->rb[RB_RIC];
+        rb_int(b, rev_id);
+        rb_int(b, cats[i]);
+        if ((ret = rb_end(b)) < 0)
             goto out;
     }
     if (is_cat && latest) {
@@ -1037,10 +1259,10 @@ int susdb_store_update(susdb_store *s, const updxml_update *u, const char *xml, 
         const updxml_ref *r = ptrs[i];
         if (i && cmp_first_string(&ptrs[i], &ptrs[i - 1]) == 0)
             continue;
-        st = s->st[ST_INS_SUP];
-        db_bind_int(st, 1, rev_id);
-        db_bind_text(st, 2, r->id);
-        if ((ret = run(st)) < 0)
+        b = &s->rb[RB_SUP];
+        rb_int(b, rev_id);
+        rb_text(b, r->id);
+        if ((ret = rb_end(b)) < 0)
             goto out;
     }
     n = 0;
@@ -1055,11 +1277,11 @@ int susdb_store_update(susdb_store *s, const updxml_update *u, const char *xml, 
         const updxml_ref *r = ptrs[i];
         if (i && cmp_first_string(&ptrs[i], &ptrs[i - 1]) == 0)
             continue;
-        st = s->st[ST_INS_BUNDLE];
-        db_bind_int(st, 1, rev_id);
-        db_bind_text(st, 2, r->id);
-        db_bind_int(st, 3, r->revision);
-        if ((ret = run(st)) < 0)
+        b = &s->rb[RB_BUNDLE];
+        rb_int(b, rev_id);
+        rb_text(b, r->id);
+        rb_int(b, r->revision);
+        if ((ret = rb_end(b)) < 0)
             goto out;
     }
     n = 0;
@@ -1071,12 +1293,12 @@ int susdb_store_update(susdb_store *s, const updxml_update *u, const char *xml, 
         const updxml_localized *l = ptrs[i];
         if (i && cmp_language(&ptrs[i], &ptrs[i - 1]) == 0)
             continue;
-        st = s->st[ST_INS_LOC];
-        db_bind_int(st, 1, rev_id);
-        db_bind_text(st, 2, l->language);
-        db_bind_text(st, 3, l->title);
-        db_bind_text(st, 4, l->description);
-        if ((ret = run(st)) < 0)
+        b = &s->rb[RB_LOC];
+        rb_int(b, rev_id);
+        rb_text(b, l->language);
+        rb_text(b, l->title);
+        rb_text(b, l->description);
+        if ((ret = rb_end(b)) < 0)
             goto out;
     }
     n = 0;

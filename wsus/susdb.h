@@ -24,6 +24,8 @@ void susdb_default_connection(const char *root, char *buf, size_t len);
 
 /* Apply the compiled-in scripts (idempotent); *failed names the script on failure. */
 int susdb_apply(db *d, const char **failed);
+/* Per-connection settings for speed (SQLite: synchronous NORMAL under WAL, a larger cache). */
+int susdb_tune(db *d);
 /* cmsite init: create <root>/data/susdb.db with its schema; errbuf says why on failure. */
 int susdb_init_root(const char *root, char *errbuf, size_t errlen);
 
@@ -87,6 +89,12 @@ int susdb_store_has(susdb_store *s, const char *update_id, int revision);
  */
 int susdb_store_update(susdb_store *s, const updxml_update *u, const char *xml, size_t len,
                        const susdb_url *urls, size_t nurls, susdb_stored *what, int *dropped);
+/*
+ * Rows are held back and written in multi-row statements: flush before
+ * committing the transaction the updates were stored in.  After a rollback
+ * the store is out of step with the database: close it.
+ */
+int susdb_store_flush(susdb_store *s);
 /*
  * After a sync: find cycles in supersedence and in bundles among the latest
  * revisions and remove the edges that close them (each reported through

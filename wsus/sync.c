@@ -35,7 +35,12 @@
 #include "wsusd.h"
 #include "wsusss.h"
 
-#define LOCAL_BATCH 500 /* updates per transaction for local sources */
+/*
+ * Updates per transaction.  Large transactions matter: every commit rewrites
+ * the index pages the batch touched, and update GUIDs land all over the
+ * indexes.  A failed sync keeps every committed transaction.
+ */
+#define COMMIT_EVERY 2000
 #define GENERATED_DEFAULT_UPDATES 300
 #define GENERATED_DEFAULT_LANGUAGES "en,de,fr,ja"
 
@@ -195,7 +200,7 @@ static int db_failure(sync_run *r, int ret, const char *what)
     return ret;
 }
 
-/* Local sources: commit every LOCAL_BATCH updates. */
+/* Transactions of COMMIT_EVERY updates (every source). */
 static int local_begin(sync_run *r)
 {
     int ret;
@@ -214,8 +219,15 @@ static int local_commit(sync_run *r)
     if (!r->in_txn)
         return 0;
     r->in_txn = 0;
-    if ((ret = db_commit(r->d)) < 0)
-        return db_failure(r, ret, "cannot commit a batch");
+    if ((ret = susdb_store_flush(r->store)) < 0) {
+        db_rollback(r->d);
+        return db_failure(r, ret, "cannot store a batch");
+    }
+    if ((ret = db_commit(r->d)) < 0) {
+        db_failure(r, ret, "cannot commit a batch");
+        db_rollback(r->d);
+        return ret;
+    }
     return 0;
 }
 
@@ -294,7 +306,7 @@ static int gen_each(void *ud, const updxml_update *u, long long revision_id)
     if (ret < 0)
         return db_failure(r, ret, "cannot store an update");
     add_processed(r, 1, 0);
-    if (++r->batch >= LOCAL_BATCH)
+    if (++r->batch >= COMMIT_EVERY)
         return local_commit(r);
     return 0;
 }
@@ -449,7 +461,7 @@ static int sync_offline(sync_run *r)
         if (cu.is_category)
             cats++;
         add_processed(r, 1, !in_updates);
-        if (++r->batch >= LOCAL_BATCH && (ret = local_commit(r)) < 0)
+        if (++r->batch >= COMMIT_EVERY && (ret = local_commit(r)) < 0)
             break;
     }
     catalog_update_clear(&cu);
@@ -524,17 +536,20 @@ static int uss_fetch(uss_src *s, wsusss_identity *ids, size_t n)
         size_t nups = 0, nurls = 0;
         if (stopping(r)) {
             r->canceled = 1;
-            return 1;
+            return local_commit(r) < 0 ? -1 : 1;
         }
         do {
             ret = wsusss_get_update_data(s->c, ids + off, cnt, &ups, &nups, &urls, &nurls);
         } while (ret < 0 && cookie_refused(s, ret));
-        if (ret < 0)
+        if (ret < 0) {
+            local_abort(r);
             return uss_fail(s, ret);
+        }
         susdb_url *su = nurls ? calloc(nurls, sizeof *su) : NULL;
         if (nurls && !su) {
             wsusss_update_data_free(ups, nups);
             wsusss_file_urls_free(urls, nurls);
+            local_abort(r);
             snprintf(r->error, sizeof r->error, "SusDbError: out of memory");
             return -ENOMEM;
         }
@@ -542,9 +557,7 @@ static int uss_fetch(uss_src *s, wsusss_identity *ids, size_t n)
             su[i].digest = urls[i].digest;
             su[i].url = urls[i].mu_url;
         }
-        if ((ret = db_begin(r->d)) < 0) {
-            db_failure(r, ret, "cannot start a transaction");
-        } else {
+        if ((ret = local_begin(r)) == 0) {
             for (size_t i = 0; i < nups && ret == 0; i++) {
                 /* Only what was asked for, with the identity it was asked as. */
                 int asked = 0;
@@ -562,19 +575,20 @@ static int uss_fetch(uss_src *s, wsusss_identity *ids, size_t n)
                 if (ret < 0)
                     db_failure(r, ret, "cannot store an update");
             }
-            if (ret == 0 && (ret = db_commit(r->d)) < 0)
-                db_failure(r, ret, "cannot commit a batch");
-            if (ret < 0)
-                db_rollback(r->d);
+            r->batch += (int)cnt;
+            if (ret == 0 && r->batch >= COMMIT_EVERY)
+                ret = local_commit(r);
         }
         free(su);
         wsusss_update_data_free(ups, nups);
         wsusss_file_urls_free(urls, nurls);
-        if (ret < 0)
+        if (ret < 0) {
+            local_abort(r);
             return ret;
+        }
         add_processed(r, (long long)cnt, 0);
     }
-    return 0;
+    return local_commit(r);
 }
 
 /* Keep only the revisions not stored yet (what makes a retried sync resume). */
@@ -853,7 +867,7 @@ static void *sync_main(void *arg)
     int ret;
 
     info.start_time = time(NULL);
-    if ((ret = db_open(&r->d, w->conn)) < 0) {
+    if ((ret = db_open(&r->d, w->conn)) < 0 || (ret = susdb_tune(r->d)) < 0) {
         snprintf(r->error, sizeof r->error, "SusDbError: cannot connect to the WSUS database: %s",
                  r->d ? db_errmsg(r->d) : cm_strerror(ret));
         db_close(r->d);

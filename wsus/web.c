@@ -188,7 +188,7 @@ static int start_one(wsusd *w, wsusd_listener *l, int port, int tls)
     int ret;
     l->w = w;
     l->tls = tls;
-    if ((ret = db_open(&l->d, w->conn)) < 0) {
+    if ((ret = db_open(&l->d, w->conn)) < 0 || (ret = susdb_tune(l->d)) < 0) {
         log_msg("Cannot connect to the WSUS database for the web service: %s",
                 l->d ? db_errmsg(l->d) : cm_strerror(ret));
         db_close(l->d);

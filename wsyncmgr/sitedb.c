@@ -797,13 +797,9 @@ int sitedb_updates(sitedb *w, const sitedb_item *items, size_t n, const sitedb_u
                    size_t nurls)
 {
     sitedb_result *how = calloc(n ? n : 1, sizeof *how);
-    cimap_entry **ent = calloc(n ? n : 1, sizeof *ent);
     int ret = 0, deletes = 0;
-    if (!how || !ent) {
-        free(how);
-        free(ent);
+    if (!how)
         return -ENOMEM;
-    }
     /* Decide, and delete what revised updates will write again. */
     for (size_t i = 0; i < n && ret == 0; i++) {
         const updxml_update *u = items[i].u;
@@ -840,7 +836,6 @@ int sitedb_updates(sitedb *w, const sitedb_item *items, size_t n, const sitedb_u
             how[i] = SITEDB_UNCHANGED;
         }
         e->seen = 1;
-        ent[i] = e;
         if (how[i] == SITEDB_REVISED || how[i] == SITEDB_REWRITTEN) {
             deletes = 1;
             if ((ret = bulk_int(&w->del_info, e->ci_id)) < 0 ||
@@ -872,7 +867,8 @@ int sitedb_updates(sitedb *w, const sitedb_item *items, size_t n, const sitedb_u
         if (how[i] == SITEDB_UNCHANGED) {
             w->st.unchanged++;
         } else {
-            cimap_entry *e = ent[i];
+            /* Looked up again: adding entries above may have moved the table. */
+            cimap_entry *e = cimap_get(&w->cis, u->update_id);
             if ((ret = write_update(w, &items[i], e, how[i], urls, nurls)) < 0)
                 break;
             if (u->expired && !e->is_expired && how[i] != SITEDB_INSERTED)
@@ -892,7 +888,6 @@ int sitedb_updates(sitedb *w, const sitedb_item *items, size_t n, const sitedb_u
             w->o.on_item(w->o.ud, u, how[i]);
     }
     free(how);
-    free(ent);
     return ret;
 }
 

@@ -150,6 +150,7 @@ typedef struct phase {
     wsusss_client *c;
     size_t batch;
     long bad_xml;
+    double t_fetch, t_parse, t_write; /* seconds spent in each part (for the log) */
 } phase;
 
 static int fail(phase *p, const char *source, const char *message, int ret)
@@ -205,9 +206,12 @@ static int fetch(phase *p, const char *what, const wsusss_identity *ids, size_t 
             p->job->canceled = 1;
             return CM_EDB;
         }
+        double t0 = mono();
         ret = wsusss_get_update_data(p->c, ids + done, k, &ups, &nups, &urls, &nurls);
         if (ret < 0)
             return ss_fail(p, ret);
+        double t1 = mono();
+        p->t_fetch += t1 - t0;
 
         updxml_update *parsed = calloc(nups ? nups : 1, sizeof *parsed);
         sitedb_item *items = calloc(nups ? nups : 1, sizeof *items);
@@ -234,6 +238,8 @@ static int fetch(phase *p, const char *what, const wsusss_identity *ids, size_t 
                 items[nitems].xml_len = ups[i].xml_len;
                 nitems++;
             }
+            double t2 = mono();
+            p->t_parse += t2 - t1;
             if (config) {
                 for (size_t i = 0; i < nitems && ret == 0; i++)
                     ret = sitedb_category(p->w, items[i].u);
@@ -242,6 +248,7 @@ static int fetch(phase *p, const char *what, const wsusss_identity *ids, size_t 
             }
             if (ret < 0)
                 ret = db_fail(p, ret);
+            p->t_write += mono() - t2;
         }
         for (size_t i = 0; i < nitems; i++)
             updxml_free(&parsed[i]);
@@ -440,6 +447,9 @@ int sitephase_run(sync_job *job, db *d, const sync_sup *sup, const sync_source *
                 "newly expired, %ld newly superseded",
                 st->inserted, st->revised, st->rewritten, st->categories_changed,
                 st->newly_expired, st->newly_superseded);
+    log_msg("Site database phase: %.2f s reading from the WSUS server, %.2f s parsing, %.2f "
+                "s writing the site database",
+                p.t_fetch, p.t_parse, p.t_write);
     if (st->unknown_categories)
         log_msg("%ld category memberships were skipped: the updates name categories the WSUS "
                 "server did not send",

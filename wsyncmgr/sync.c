@@ -340,7 +340,10 @@ void sync_job_run(sync_job *job)
                 COMPONENT);
     } else if (ret < 0) {
         sync_source src;
-        log_msg("Sync failed: %s. Source: %s", job->error, job->source);
+        size_t el = strlen(job->error);
+        /* One full stop between message and source, as the documents show. */
+        log_msg("Sync failed: %s%s Source: %s", job->error,
+                el && job->error[el - 1] == '.' ? "" : ".", job->source);
         report(job, job->db_lost ? NULL : d, 6703, 'E', job->source, job->error);
         if (!job->db_lost && syncstate_source(d, job->ini.site_code, &src) == 0)
             set_state(job, d, &src, SYNC_STATE_FAILED);

@@ -231,5 +231,13 @@ int syncstate_set_content_version(db *d, const sync_source *src, long long versi
               us, 3, NULL);
     if (ret < 0)
         return ret;
+    /* A server that is no longer a SUP of the site must not be handed to clients. */
+    arg gone[] = {I(src->source_id), T(src->site), T(src->site)};
+    ret = run(d,
+              "DELETE FROM WSUSServerLocations WHERE UpdateSource_ID = ? AND SiteCode = ? AND "
+              "ServerName NOT IN (SELECT ServerName FROM SoftwareUpdatePoints WHERE SiteCode = ?)",
+              gone, 3, NULL);
+    if (ret < 0)
+        return ret;
     return syncstate_set_location_version(d, src, version, sup);
 }

@@ -88,7 +88,8 @@ int syncstate_set_state(db *d, const sync_source *src, int state, time_t when,
  * source for the site to version at sync time `when`: Update_SyncStatus
  * (ContentVersion, SyncCatalogVersion, LastSyncTime, WSUSServerName),
  * CI_UpdateSources (ContentVersion, DateModified) and the
- * WSUSServerLocations row of sup (inserted when missing).  Runs inside the
+ * WSUSServerLocations row of sup (inserted when missing; rows of servers
+ * that are no longer SUPs of the site are removed).  Runs inside the
  * caller's transaction when there is one.
  */
 int syncstate_set_content_version(db *d, const sync_source *src, long long version, time_t when,

@@ -140,6 +140,7 @@ static int follow(sync_job *job, wsusapi *c, int replica, time_t started)
                 wsusphase_progress_text(what, last.total, last.total, -1, line, sizeof line);
                 log_msg("%s", line);
             }
+
             snprintf(what, sizeof what, "%s synchronizing %s", who, wsusapi_phase_name(pr.phase));
             log_msg("sync: %s", what);
             last_phase = pr.phase;
@@ -167,7 +168,7 @@ static int follow(sync_job *job, wsusapi *c, int replica, time_t started)
              * that has not picked the request up yet is given a few polls.
              */
             if (info.result != WSUSAPI_RESULT_NEVER && info.start_time >= started - 1) {
-                if (last_phase != WSUSAPI_PHASE_NOT_PROCESSING) {
+                if (last_phase != WSUSAPI_PHASE_NOT_PROCESSING && last.total > 0) {
                     long long t = last.total;
                     wsusphase_progress_text(what, t, t, -1, line, sizeof line);
                     log_msg("%s", line);
@@ -210,9 +211,9 @@ int wsusphase_run(sync_job *job, const sync_sup *sup, int replica)
         return ret;
     }
     log_msg("Synchronizing WSUS server %s ...", fqdn);
-    log_msg("sync: Starting %s synchronization", replica ? "Replica WSUS" : "WSUS");
     if ((ret = wait_not_busy(job, c, fqdn)) < 0)
         goto done;
+    log_msg("sync: Starting %s synchronization", replica ? "Replica WSUS" : "WSUS");
     time_t started = time(NULL);
     if ((ret = wsusapi_start_sync(c)) < 0) {
         ret = fail(job, SRC_SYNC_WSUS, wsusapi_error(c), ret);

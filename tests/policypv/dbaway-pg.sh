@@ -76,4 +76,5 @@ check "policypv connects" wait_for 60 bash -c "[ \$(grep -c 'Connected to the si
 check "the waiting notification is handled" wait_for 30 quiet
 check "no change, no new version" version_is 2.00
 check "rows agree at 2.00" rows_agree 2.00
+check "nothing on the daemons' standard error" test ! -s "$root/policypv.stderr" -a ! -s "$root/smsmp.stderr"
 done_tests

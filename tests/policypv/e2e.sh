@@ -68,6 +68,12 @@ out=$("$CMSITE" wsus-location --root "$root" "$root/req2.xml"); rc=$?
 check "cmsite wsus-location reads a request file" test $rc -eq 0
 check "... and finds the URL" grep -qF 'WSUSURL="http://cs1site.contoso.com:8530"' <<<"$out"
 
+out=$(echo '<WSUSLocationRequest><Content ID="x" Version="2"/></WSUSLocationRequest>' | "$CMSITE" wsus-location --root "$root" - 2>&1); rc=$?
+check "a malformed request on standard input: exit 2" test $rc -eq 2
+check "... saying why" grep -qF "not a valid WSUSLocationRequest: Content ID is missing or not a {GUID}" <<<"$out"
+"$CMSITE" wsus-location --root "$root" --version two >/dev/null 2>&1; rc=$?
+check "a bad flag: exit 2" test $rc -eq 2
+
 check "smsmp listens" wait_for 20 log_has "$mplog" "MP LM: Listening for WSUS location requests on http://127.0.0.1:$port/ccm_system/request"
 url="http://127.0.0.1:$port/ccm_system/request"
 out=$(curl -s --data-binary @"$root/req2.xml" "$url")

@@ -128,4 +128,5 @@ check "one version per change at most (5..12, got $v)" test "$n" -ge 5 -a "$n" -
 check "rows agree at $v" rows_agree "$v"
 check "no policy row was duplicated" test "$(sql "SELECT COUNT(*) FROM Policy")$(sql "SELECT COUNT(*) FROM PolicyAssignment")$(sql "SELECT COUNT(*) FROM SettingsPolicy")" = 111
 check "policypv is running" alive policypv
+check "nothing on the daemons' standard error" test ! -s "$root/policypv.stderr" -a ! -s "$root/smsdbmon.stderr"
 done_tests

@@ -78,4 +78,6 @@ check "the old port is closed" bash -c "! curl -s -o /dev/null --data-binary x '
 stop smsmp; rc=$?
 check "smsmp stops cleanly" test $rc -eq 0
 check "stop logged" log_has "$mplog" "MP_LocationManager stopped."
+# libmicrohttpd itself prints its bind failure (the taken port above); nothing else may appear.
+check "nothing else on smsmp's standard error" bash -c "! grep -v '^Failed to bind to port $port: Address already in use' '$root/smsmp.stderr' | grep -q ."
 done_tests

@@ -171,11 +171,11 @@ typedef struct fx {
 
 static void clean_tables(db *d)
 {
-    static const char *tables[] = {
-        "SettingsPolicy",      "Policy",          "PolicyAssignment",
-        "WSUSServerLocations", "Update_SyncStatus", "CI_UpdateSources",
-        "SoftwareUpdatePoints", "StatusMessageInsStrs", "StatusMessages",
-        "TableChangeNotifications"};
+    static const char *tables[] = {"SettingsPolicy",       "Policy",
+                                   "PolicyAssignment",     "WSUSServerLocations",
+                                   "Update_SyncStatus",    "CI_UpdateSources",
+                                   "SoftwareUpdatePoints", "StatusMessageInsStrs",
+                                   "StatusMessages",       "TableChangeNotifications"};
     char sql[128];
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         snprintf(sql, sizeof sql, "DELETE FROM %s", tables[i]);
@@ -224,8 +224,9 @@ static long long add_source(db *d, const char *uid, const char *site, long long 
          "INSERT INTO CI_UpdateSources (UpdateSource_UniqueID, UpdateSourceName, SourceSite, "
          "ContentVersion) VALUES (?, 'WSUS Enterprise Server', ?, ?)",
          "tti", uid, site, cv);
-    long long id = qint(d, "SELECT UpdateSource_ID FROM CI_UpdateSources WHERE "
-                           "UpdateSource_UniqueID = ?",
+    long long id = qint(d,
+                        "SELECT UpdateSource_ID FROM CI_UpdateSources WHERE "
+                        "UpdateSource_UniqueID = ?",
                         uid);
     sqlx(d,
          "INSERT INTO Update_SyncStatus (SiteCode, UpdateSource_ID, WSUSServerName, "
@@ -234,8 +235,8 @@ static long long add_source(db *d, const char *uid, const char *site, long long 
     return id;
 }
 
-static void add_location(db *d, long long id, const char *site, const char *server,
-                         const char *url, long long cv, long long internet, long long order)
+static void add_location(db *d, long long id, const char *site, const char *server, const char *url,
+                         long long cv, long long internet, long long order)
 {
     sqlx(d,
          "INSERT INTO WSUSServerLocations (UpdateSource_ID, SiteCode, ServerName, WSUSURL, "
@@ -256,8 +257,9 @@ static void set_version(db *d, long long id, const char *site, long long cv)
          "UPDATE Update_SyncStatus SET ContentVersion = ?, SyncCatalogVersion = ? WHERE "
          "UpdateSource_ID = ? AND SiteCode = ?",
          "iiit", cv, cv, id, site);
-    sqlx(d, "UPDATE WSUSServerLocations SET ContentVersion = ? WHERE UpdateSource_ID = ? AND "
-            "SiteCode = ?",
+    sqlx(d,
+         "UPDATE WSUSServerLocations SET ContentVersion = ? WHERE UpdateSource_ID = ? AND "
+         "SiteCode = ?",
          "iit", cv, id, site);
 }
 
@@ -773,7 +775,8 @@ static void test_burst_of_1000_makes_one_version(void **state)
     assert_rows_agree(f->d, "PS1", "1.00");
 }
 
-/* Leftovers in process/ (start-up recovery leaves a file there when its name is in the box again). */
+/* Leftovers in process/ (start-up recovery leaves a file there when its name is in the box again).
+ */
 static void test_leftovers_in_process(void **state)
 {
     fx *f = *state;
@@ -868,7 +871,8 @@ static void test_parse_malformed_corpus(void **state)
     } bad[] = {
         {"", "empty"},
         {"not xml at all", "well-formed"},
-        {"<WSUSLocationRequest SchemaVersion=\"1.00\"><Content ID=\"" DOC_SOURCE "\"", "well-formed"},
+        {"<WSUSLocationRequest SchemaVersion=\"1.00\"><Content ID=\"" DOC_SOURCE "\"",
+         "well-formed"},
         {"<Other><Content ID=\"" DOC_SOURCE "\" Version=\"38\"/></Other>", "not a WSUSLocation"},
         {"<WSUSLocationRequest/>", "no Content"},
         {"<WSUSLocationRequest><Content Version=\"38\"/></WSUSLocationRequest>", "Content ID"},
@@ -876,7 +880,8 @@ static void test_parse_malformed_corpus(void **state)
          "Content ID"},
         {"<WSUSLocationRequest><Content ID=\"" DOC_SOURCE "\"/></WSUSLocationRequest>",
          "Content Version"},
-        {"<WSUSLocationRequest><Content ID=\"" DOC_SOURCE "\" Version=\"-1\"/></WSUSLocationRequest>",
+        {"<WSUSLocationRequest><Content ID=\"" DOC_SOURCE
+         "\" Version=\"-1\"/></WSUSLocationRequest>",
          "Content Version"},
         {"<WSUSLocationRequest><Content ID=\"" DOC_SOURCE
          "\" Version=\"99999999999999\"/></WSUSLocationRequest>",
@@ -884,8 +889,8 @@ static void test_parse_malformed_corpus(void **state)
         {"<WSUSLocationRequest><Content ID=\"" DOC_SOURCE
          "\" Version=\"38 OR 1=1\"/></WSUSLocationRequest>",
          "Content Version"},
-        {"<WSUSLocationRequest><Content ID=\"" DOC_SOURCE "\" Version=\"38\"/><Content ID=\"" DOC_SOURCE
-         "\" Version=\"39\"/></WSUSLocationRequest>",
+        {"<WSUSLocationRequest><Content ID=\"" DOC_SOURCE
+         "\" Version=\"38\"/><Content ID=\"" DOC_SOURCE "\" Version=\"39\"/></WSUSLocationRequest>",
          "more than one"},
         {"<WSUSLocationRequest><Content ID=\"" DOC_SOURCE
          "\" Version=\"38\"/><AssignedSite SiteCode=\"P'1\"/></WSUSLocationRequest>",
@@ -906,7 +911,8 @@ static void test_parse_malformed_corpus(void **state)
          "DOCTYPE"},
         /* Billion laughs. */
         {"<!DOCTYPE l [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">"
-         "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\"><!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">]>"
+         "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\"><!ENTITY d "
+         "\"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">]>"
          "<WSUSLocationRequest><Content ID=\"&d;\" Version=\"38\"/></WSUSLocationRequest>",
          "DOCTYPE"},
         {"<WSUSLocationRequest><Content ID=\"" DOC_SOURCE
@@ -939,6 +945,77 @@ static void test_parse_malformed_corpus(void **state)
     free(huge);
     const char nul[] = "<WSUSLocationRequest>\0<Content/></WSUSLocationRequest>";
     assert_int_equal(wsusloc_parse_request(nul, sizeof nul - 1, &r, why, sizeof why), CM_EPARSE);
+}
+
+/*
+ * A seeded mutation run over the documents' request (flipped, dropped and
+ * inserted bytes, cuts, hostile fragments): the parser must answer every
+ * mutant with 0 or an error, never crash or read out of bounds (the
+ * sanitizer build checks that), and whatever it accepts must be valid.
+ */
+static void test_parse_mutations(void **state)
+{
+    (void)state;
+    static const char *frags[] = {"<!DOCTYPE x [<!ENTITY e \"a\">]>",
+                                  "&e;",
+                                  "<![CDATA[",
+                                  "]]>",
+                                  "\xef\xbb\xbf",
+                                  "<Content ID=\"{",
+                                  "\"",
+                                  "\xff\xfe",
+                                  "&#0;",
+                                  "<?xml version=\"1.0\" encoding=\"UTF-16\"?>"};
+    char *doc = golden("mp_location_request.xml");
+    size_t n = strlen(doc), accepted = 0;
+    char buf[2048], why[256];
+    unsigned long long x = 0x9E3779B97F4A7C15ULL;
+    for (int iter = 0; iter < 20000; iter++) {
+        memcpy(buf, doc, n);
+        size_t len = n;
+        int edits = 1 + iter % 4;
+        for (int k = 0; k < edits; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            size_t at = (size_t)(x % (len ? len : 1));
+            switch ((x >> 32) % 5) {
+            case 0: /* flip a byte */
+                buf[at] = (char)(x >> 40);
+                break;
+            case 1: /* drop a byte */
+                if (len) {
+                    memmove(buf + at, buf + at + 1, len - at - 1);
+                    len--;
+                }
+                break;
+            case 2: /* cut */
+                len = at;
+                break;
+            case 3: { /* insert a fragment */
+                const char *f = frags[(x >> 48) % (sizeof frags / sizeof frags[0])];
+                size_t fl = strlen(f);
+                if (len + fl < sizeof buf) {
+                    memmove(buf + at + fl, buf + at, len - at);
+                    memcpy(buf + at, f, fl);
+                    len += fl;
+                }
+                break;
+            }
+            default: /* a NUL */
+                buf[at] = '\0';
+            }
+        }
+        wsusloc_request r;
+        if (wsusloc_parse_request(buf, len, &r, why, sizeof why) == 0) {
+            accepted++;
+            assert_int_equal(wsusloc_guid_valid(r.content_id), 1);
+            assert_true(r.version >= 0 && r.version <= 999999999);
+        } else {
+            assert_true(why[0] != '\0');
+        }
+    }
+    /* Some mutants (in the IP addresses, say) stay valid requests. */
+    assert_true(accepted > 0);
+    free(doc);
 }
 
 static void test_request_round_trip(void **state)
@@ -980,7 +1057,8 @@ static void test_reply_golden_and_escaping(void **state)
     free(want);
     r.n = 0;
     assert_true(wsusloc_reply_xml(&r, buf, sizeof buf) > 0);
-    assert_string_equal(buf, "<WSUSLocationReply SchemaVersion=\"1.00\"><Sites/></WSUSLocationReply>");
+    assert_string_equal(buf,
+                        "<WSUSLocationReply SchemaVersion=\"1.00\"><Sites/></WSUSLocationReply>");
     r.n = 1;
     snprintf(r.rec[0].url, sizeof r.rec[0].url, "http://x/?a=1&b=\"2\"<'>");
     assert_true(wsusloc_reply_xml(&r, buf, sizeof buf) > 0);
@@ -1181,8 +1259,9 @@ static void test_mp_answers_and_refuses(void **state)
     assert_int_equal(http(port, "CCM_POST", MPLOC_PATH, doc, strlen(doc), &out), 200);
     free(doc);
     /* An older content version: an empty reply, not an error. */
-    const char older[] = "<WSUSLocationRequest SchemaVersion=\"1.00\"><Content ID=\"" DOC_SOURCE
-                         "\" Version=\"37\"/><AssignedSite SiteCode=\"PS1\"/></WSUSLocationRequest>";
+    const char older[] =
+        "<WSUSLocationRequest SchemaVersion=\"1.00\"><Content ID=\"" DOC_SOURCE
+        "\" Version=\"37\"/><AssignedSite SiteCode=\"PS1\"/></WSUSLocationRequest>";
     assert_int_equal(http(port, NULL, MPLOC_PATH, older, sizeof older - 1, &out), 200);
     assert_string_equal(out.data,
                         "<WSUSLocationReply SchemaVersion=\"1.00\"><Sites/></WSUSLocationReply>");
@@ -1204,8 +1283,9 @@ static void test_mp_answers_and_refuses(void **state)
     log_set_verbose(0);
 
     /* One status message per refused request (400 and 413), stored by the listener. */
-    assert_int_equal(qint(f->d, "SELECT COUNT(*) FROM StatusMessages WHERE MessageID = 8340 AND "
-                                "Component = 'MP_LocationManager'",
+    assert_int_equal(qint(f->d,
+                          "SELECT COUNT(*) FROM StatusMessages WHERE MessageID = 8340 AND "
+                          "Component = 'MP_LocationManager'",
                           NULL),
                      4);
     char *log = read_file(f->logpath, NULL);
@@ -1279,6 +1359,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest wsusloc[] = {
         cmocka_unit_test(test_parse_documents_request),
         cmocka_unit_test(test_parse_malformed_corpus),
+        cmocka_unit_test(test_parse_mutations),
         cmocka_unit_test(test_request_round_trip),
         cmocka_unit_test(test_reply_golden_and_escaping),
     };
@@ -1299,8 +1380,8 @@ int main(int argc, char **argv)
 #define GROUP(name, tests)                                                                         \
     if (all || strcmp(g, name) == 0) {                                                             \
         found = 1;                                                                                 \
-        failed += _cmocka_run_group_tests(name, tests, sizeof tests / sizeof tests[0], NULL,       \
-                                          NULL);                                                   \
+        failed +=                                                                                  \
+            _cmocka_run_group_tests(name, tests, sizeof tests / sizeof tests[0], NULL, NULL);      \
     }
     GROUP("policy", policy)
     GROUP("stn", stn_tests)

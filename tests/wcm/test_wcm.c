@@ -55,8 +55,8 @@ static desired_sup sup(long long id, const char *site, const char *server, int p
 }
 
 /* A site with n SUPs (the caller's array) and the given type and parent. */
-static desired_input site(const char *code, const char *type, const char *parent,
-                          desired_sup *sups, size_t n)
+static desired_input site(const char *code, const char *type, const char *parent, desired_sup *sups,
+                          size_t n)
 {
     desired_input in;
     memset(&in, 0, sizeof in);
@@ -91,9 +91,12 @@ static desired_category cat(const char *uid, const char *title)
 static const struct {
     const char *uid, *title;
 } doc_cats[] = {
-    {P_2012, "Windows Server 2012"}, {P_2008R2, "Windows Server 2008 R2"},
-    {C_SEC, "Security Updates"},     {C_ROLLUP, "Update Rollups"},
-    {C_UPD, "Updates"},              {C_CRIT, "Critical Updates"},
+    {P_2012, "Windows Server 2012"},
+    {P_2008R2, "Windows Server 2008 R2"},
+    {C_SEC, "Security Updates"},
+    {C_ROLLUP, "Update Rollups"},
+    {C_UPD, "Updates"},
+    {C_CRIT, "Critical Updates"},
 };
 
 static char *strdup_or_die(const char *s)
@@ -197,8 +200,8 @@ static void test_top_level_sources(void **state)
     assert_int_equal(c.upstream_port, 8530);
     assert_int_equal(c.upstream_ssl, 0);
 
-    const char *bad[] = {"", "wsus01:0", "wsus01:70000", "wsus01:80x", "bad host", "a/b:80",
-                         "wsus01:", "'; DROP TABLE x"};
+    const char *bad[] = {"",         "wsus01:0", "wsus01:70000", "wsus01:80x",
+                         "bad host", "a/b:80",   "wsus01:",      "'; DROP TABLE x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(in.sync.upstream, sizeof in.sync.upstream, "%s", bad[i]);
         assert_true(desired_config(&in, 0, &c, why, sizeof why) < 0);
@@ -613,8 +616,8 @@ static void test_xml_matches_document(void **state)
     assert_non_null(xml);
     snprintf(msg, sizeof msg, "Subscribed Update Categories %s", xml);
     /* Framed as WCM.log frames it: line breaks become '~'. */
-    assert_true(log_format_line(line, sizeof line, msg, "SMS_WSUS_CONFIGURATION_MANAGER", &ts, 0,
-                                1) > 0);
+    assert_true(
+        log_format_line(line, sizeof line, msg, "SMS_WSUS_CONFIGURATION_MANAGER", &ts, 0, 1) > 0);
     char *frame = strstr(line, "  $$<SMS_WSUS_CONFIGURATION_MANAGER>");
     assert_non_null(frame);
     *frame = '\0';
@@ -701,9 +704,12 @@ static char *qtext(db *d, const char *sql, const char *p1)
 
 static int setup_db(void **state)
 {
-    static const char *tables[] = {"SiteControl", "SoftwareUpdatePoints",
-                                   "CI_UpdateCategorySubscription", "CI_LocalizedCategoryInstances",
-                                   "CI_CategoryInstances", "TableChangeNotifications"};
+    static const char *tables[] = {"SiteControl",
+                                   "SoftwareUpdatePoints",
+                                   "CI_UpdateCategorySubscription",
+                                   "CI_LocalizedCategoryInstances",
+                                   "CI_CategoryInstances",
+                                   "TableChangeNotifications"};
     fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
     assert_int_equal(tu_mkdtemp(f->dir, sizeof f->dir), 0);
@@ -801,8 +807,7 @@ static void test_load_hierarchy_and_sups(void **state)
          "WCMConfigState = 3 WHERE ServerName = ?",
          "tttttt", "CONTOSO\\wsus", "pw'; --", "proxy.contoso.com", "CONTOSO\\px", "pxpw",
          "ps1sup2.contoso.com");
-    assert_int_equal(config_set(f->d, "PS1", "SMS_WSUS_SYNC_MANAGER", "Languages", "en,de", 0),
-                     0);
+    assert_int_equal(config_set(f->d, "PS1", "SMS_WSUS_SYNC_MANAGER", "Languages", "en,de", 0), 0);
 
     assert_int_equal(sitedb_load(f->d, &f->ini, &in), 0);
     assert_string_equal(in.site.parent, "CS1");
@@ -841,8 +846,8 @@ static void test_load_hierarchy_and_sups(void **state)
     desired_input_free(&in);
 
     /* Fixing an account shows in the fingerprint. */
-    sqlx(f->d, "UPDATE SoftwareUpdatePoints SET ConnectionPassword = ? WHERE ServerName = ?",
-         "tt", "right", "ps1sup2.contoso.com");
+    sqlx(f->d, "UPDATE SoftwareUpdatePoints SET ConnectionPassword = ? WHERE ServerName = ?", "tt",
+         "right", "ps1sup2.contoso.com");
     assert_int_equal(sitedb_load(f->d, &f->ini, &in), 0);
     assert_true(desired_fingerprint(&in) != fp);
     desired_input_free(&in);
@@ -878,8 +883,8 @@ static void test_load_subscribed_categories(void **state)
               0);
     long long t = add_category(f->d, "Product:33333333-3333-3333-3333-333333333333", "Product",
                                "Tombstoned", 1033);
-    sqlx(f->d, "UPDATE CI_CategoryInstances SET IsTombstoned = 1 WHERE CategoryInstanceID = ?",
-         "i", t);
+    sqlx(f->d, "UPDATE CI_CategoryInstances SET IsTombstoned = 1 WHERE CategoryInstanceID = ?", "i",
+         t);
     subscribe(f->d, t, 1);
     subscribe(f->d, add_category(f->d, "Locale:9", "Locale", "English", 1033), 1);
     subscribe(f->d,
@@ -922,8 +927,8 @@ static void test_load_subscribed_categories(void **state)
     char *xml = desired_categories_xml(in.cats, in.ncats);
     snprintf(msg, sizeof msg, "Subscribed Update Categories %s", xml);
     free(xml);
-    assert_true(log_format_line(line, sizeof line, msg, "SMS_WSUS_CONFIGURATION_MANAGER", &ts, 0,
-                                1) > 0);
+    assert_true(
+        log_format_line(line, sizeof line, msg, "SMS_WSUS_CONFIGURATION_MANAGER", &ts, 0, 1) > 0);
     *strstr(line, "  $$<") = '\0';
     char *doc = document_line();
     assert_string_equal(line, doc);
@@ -943,8 +948,7 @@ static void test_state_and_version(void **state)
                         "ps1site.contoso.com");
     assert_true(id > 0);
     assert_int_equal(
-        qint(f->d, "SELECT WCMConfigState FROM SoftwareUpdatePoints WHERE SiteCode = ?", "PS1"),
-        0);
+        qint(f->d, "SELECT WCMConfigState FROM SoftwareUpdatePoints WHERE SiteCode = ?", "PS1"), 0);
 
     char longerr[3000];
     memset(longerr, 'x', sizeof longerr - 1);
@@ -952,10 +956,9 @@ static void test_state_and_version(void **state)
     memcpy(longerr, "\xc3\xa9", 2);
     assert_int_equal(sitedb_set_state(f->d, id, 3, longerr), 0);
     assert_int_equal(
-        qint(f->d, "SELECT WCMConfigState FROM SoftwareUpdatePoints WHERE SiteCode = ?", "PS1"),
-        3);
-    char *err = qtext(f->d, "SELECT WCMLastError FROM SoftwareUpdatePoints WHERE SiteCode = ?",
-                      "PS1");
+        qint(f->d, "SELECT WCMConfigState FROM SoftwareUpdatePoints WHERE SiteCode = ?", "PS1"), 3);
+    char *err =
+        qtext(f->d, "SELECT WCMLastError FROM SoftwareUpdatePoints WHERE SiteCode = ?", "PS1");
     assert_non_null(err);
     assert_true(strlen(err) <= 1000);
     assert_memory_equal(err, "\xc3\xa9", 2);
@@ -992,10 +995,10 @@ static void test_state_and_version(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest desired[] = {
-        cmocka_unit_test(test_states_and_words),   cmocka_unit_test(test_category_parse),
-        cmocka_unit_test(test_top_level_sources),  cmocka_unit_test(test_hierarchy),
+        cmocka_unit_test(test_states_and_words),    cmocka_unit_test(test_category_parse),
+        cmocka_unit_test(test_top_level_sources),   cmocka_unit_test(test_hierarchy),
         cmocka_unit_test(test_proxy_and_languages), cmocka_unit_test(test_config_diff),
-        cmocka_unit_test(test_subscription_diff),  cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test(test_subscription_diff),   cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_version_and_advice),
     };
     const struct CMUnitTest xml[] = {

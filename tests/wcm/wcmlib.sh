@@ -102,7 +102,6 @@ pos = starts[-1]
 for t in texts[1:]:
     pos = next((i for i in range(pos + 1, len(lines)) if t in lines[i]), None)
     if pos is None:
-        print("not found in order: " + t, file=sys.stderr)
         sys.exit(1)
 EOF
 }

@@ -10,6 +10,8 @@
  *   cut      forward, but send only half of the answer to the Nth
  *            GetUpdateData request and then close the connection (a server
  *            dying mid-answer); every later request is forwarded again
+ *   cookie   forward, but answer the Nth GetUpdateData with the SOAP fault
+ *            of an expired cookie (ErrorCode InvalidCookie), once
  * One request per connection ("Connection: close"); listens on a free
  * loopback port and writes it to FILE.  Runs until killed.
  */
@@ -222,6 +224,15 @@ int main(int argc, char **argv)
             char *resp = forward(host, up_port, req, len, &rlen);
             if (!resp) {
                 answer(fd, 502, "Bad Gateway", "text/plain", "upstream unreachable");
+            } else if (strcmp(mode, "cookie") == 0 && is_data && !cut_done && ++seen == nth) {
+                answer(fd, 500, "Internal Server Error", "text/xml; charset=utf-8",
+                       "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope "
+                       "xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body>"
+                       "<soap:Fault><faultcode>soap:Client</faultcode><faultstring>Fault "
+                       "occurred</faultstring><detail><ErrorCode>InvalidCookie</ErrorCode>"
+                       "<Message /><ID>247dfffd-a6b4-4a57-b9d4-2e464b668cd3</ID></detail>"
+                       "</soap:Fault></soap:Body></soap:Envelope>");
+                cut_done = 1;
             } else if (strcmp(mode, "cut") == 0 && is_data && !cut_done && ++seen == nth) {
                 /* Die in the middle of the answer. */
                 write_all(fd, resp, rlen / 2);

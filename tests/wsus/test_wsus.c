@@ -914,6 +914,7 @@ static void test_store_generated(void **state)
     assert_int_equal(susdb_store_open(&g.s, f->d), 0);
     assert_int_equal(db_begin(f->d), 0);
     assert_int_equal(catalog_gen_each(&o, store_gen, &g), 0);
+    assert_int_equal(susdb_store_flush(g.s), 0);
     assert_int_equal(db_commit(f->d), 0);
     assert_true(g.news >= 200 + g.cats);
     assert_int_equal(g.same, 0);
@@ -927,6 +928,7 @@ static void test_store_generated(void **state)
     assert_int_equal(susdb_store_open(&g2.s, f->d), 0);
     assert_int_equal(db_begin(f->d), 0);
     assert_int_equal(catalog_gen_each(&o, store_gen, &g2), 0);
+    assert_int_equal(susdb_store_flush(g2.s), 0);
     assert_int_equal(db_commit(f->d), 0);
     assert_int_equal(g2.news, 0);
     assert_int_equal(g2.same, g.news);
@@ -1084,6 +1086,7 @@ static void test_store_cycles(void **state)
     /* E bundles F bundles E. */
     assert_int_equal(store_hand(s, E, NULL, F), 0);
     assert_int_equal(store_hand(s, F, NULL, E), 0);
+    assert_int_equal(susdb_store_flush(s), 0);
     assert_int_equal(db_commit(f->d), 0);
     susdb_store_close(s);
     cycles_seen = 0;

@@ -305,8 +305,18 @@ static void test_syncstate_content_version(void **state)
     sync_sup sups[4];
     size_t n = 0;
     assert_int_equal(syncstate_sups(f->d, "CS1", sups, 4, &n), 0);
+    /* A server that was a SUP once and is no longer. */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO WSUSServerLocations (UpdateSource_ID, SiteCode, ServerName, WSUSURL, "
+             "ContentVersion) VALUES (%lld, 'CS1', 'OLDSUP.CONTOSO.COM', 'http://OLDSUP:8530', 33)",
+             f->src.source_id);
+    exec_ok(f->d, sql);
     /* spProcessSUMSyncStateMessage: all three tables, one version. */
     assert_int_equal(syncstate_set_content_version(f->d, &f->src, 34, 1400000000, &sups[0]), 0);
+    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM WSUSServerLocations WHERE ServerName = "
+                             "'OLDSUP.CONTOSO.COM'"),
+                     0);
     assert_int_equal(q(f->d, "SELECT ContentVersion FROM Update_SyncStatus"), 34);
     assert_int_equal(q(f->d, "SELECT SyncCatalogVersion FROM Update_SyncStatus"), 34);
     assert_int_equal(q(f->d, "SELECT ContentVersion FROM CI_UpdateSources"), 34);

@@ -1,0 +1,162 @@
+# wsmlib.sh - shared by the WSUS Synchronization Manager end-to-end
+# scripts: tests/e2e/lib.sh (a temporary site root, waits, checks), the real
+# daemons started directly on free loopback ports (smsdbmon, wsusd, wcm,
+# wsyncmgr) so these tests can run beside others, SQL on the site database
+# (sqlite3, or psql under tests/with-postgres.sh), and checks of the log
+# lines in order.  Sourced, not run.  Needs CMSITE, SMSDBMON, WSUSD, WCM,
+# WSYNCMGR (set by meson).
+. "$(dirname "$0")/../e2e/lib.sh"
+
+declare -A PIDS=()
+slog="$root/logs/wsyncmgr.log"
+box="$root/inboxes/wsyncmgr.box"
+API_NS="http://www.microsoft.com/SoftwareDistribution/Server/ApiRemotingWebService"
+
+stop_all() {
+    for name in "${!PIDS[@]}"; do kill -TERM "${PIDS[$name]}" 2>/dev/null; done
+    for name in "${!PIDS[@]}"; do wait "${PIDS[$name]}" 2>/dev/null; done
+    PIDS=()
+}
+trap 'stop_all; finish' EXIT
+
+# start NAME COMMAND...: run a daemon in the background.
+start() {
+    local name=$1; shift
+    "$@" 2>>"$root/$name.stderr" &
+    PIDS[$name]=$!
+}
+
+# stop NAME: SIGTERM and wait.
+stop() {
+    local pid=${PIDS[$1]:-}
+    unset "PIDS[$1]"
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+# kill9 NAME: the daemon dies without any chance to clean up.
+kill9() {
+    local pid=${PIDS[$1]:-}
+    unset "PIDS[$1]"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+pgport() { sed -n 's/.*Port=\([0-9]*\).*/\1/p' <<<"$CM_TEST_DB"; }
+
+# sql "STATEMENT": run on the site database; rows print as a|b.
+sql() {
+    if [ -n "${CM_TEST_DB:-}" ]; then
+        psql -X -q -At -h 127.0.0.1 -p "$(pgport)" -U cm -d site -v ON_ERROR_STOP=1 -c "$1"
+    else
+        sqlite3 -bail -cmd ".timeout 30000" "$root/data/site.db" "$1"
+    fi
+}
+
+free_port() {
+    local p
+    for _ in $(seq 1 100); do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && \
+           ! (exec 3<>/dev/tcp/127.0.0.1/$((p + 1))) 2>/dev/null; then
+            echo "$p"; return 0
+        fi
+    done
+    return 1
+}
+
+# start_wsusd NAME ROOT PORT [ARGS...]: a wsusd on PORT (PORT+1 for SSL), waiting until it serves.
+start_wsusd() {
+    local name=$1 dir=$2 port=$3; shift 3
+    start "$name" "$WSUSD" --root "$dir" --port "$port" --ssl-port $((port + 1)) "$@"
+    wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$port/ClientWebService/wusserverversion.xml"
+}
+
+# api PORT OPERATION [INNER-XML] [USER:PASSWORD]: call the administration API, print the answer.
+api() {
+    local auth=()
+    [ -n "${4:-}" ] && auth=(-u "$4")
+    curl -s "${auth[@]}" -X POST -H 'Content-Type: text/xml; charset=utf-8' \
+        -H "SOAPAction: \"$API_NS/$2\"" \
+        --data "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><$2 xmlns=\"$API_NS\">${3:-}</$2></soap:Body></soap:Envelope>" \
+        "http://127.0.0.1:$1/ApiRemoting30/WebService.asmx"
+}
+
+# count TEXT: how many wsyncmgr.log lines contain the fixed string.
+count() { grep -cF -- "$1" "$slog" 2>/dev/null || true; }
+# more TEXT N: more than N lines now contain it.
+more() { [ "$(count "$1")" -gt "$2" ]; }
+
+# in_order FILE TEXT...: the texts appear in this order, each after the previous one, in the
+# lines after the last line holding the first text.
+in_order() {
+    local file=$1; shift
+    python3 - "$file" "$@" <<'EOF'
+import sys
+lines = open(sys.argv[1], encoding='utf-8', errors='replace').read().splitlines()
+texts = sys.argv[2:]
+starts = [i for i, l in enumerate(lines) if texts[0] in l]
+if not starts:
+    print("not found: " + texts[0], file=sys.stderr)
+    sys.exit(1)
+pos = starts[-1]
+for t in texts[1:]:
+    pos = next((i for i in range(pos + 1, len(lines)) if t in lines[i]), None)
+    if pos is None:
+        print("not found in order: " + t, file=sys.stderr)
+        sys.exit(1)
+EOF
+}
+
+# msgs: the sync manager's status message IDs, oldest first, on one line.
+msgs() {
+    sql "SELECT MessageID FROM StatusMessages WHERE Component = 'SMS_WSUS_SYNC_MANAGER' ORDER BY RecordID" | tr '\n' ' '
+}
+# istr ID N: insertion string N of the last status message ID.
+istr() {
+    sql "SELECT i.InsStrValue FROM StatusMessageInsStrs i WHERE i.InsStrIndex = $2 AND i.RecordID = (SELECT MAX(RecordID) FROM StatusMessages WHERE Component = 'SMS_WSUS_SYNC_MANAGER' AND MessageID = $1)"
+}
+
+# wcm_state: the WCMConfigState of the site's first SUP.
+wcm_state() { sql "SELECT WCMConfigState FROM SoftwareUpdatePoints WHERE SiteCode = 'CS1' ORDER BY InstallOrder LIMIT 1"; }
+wcm_state_is() { [ "$(wcm_state)" = "$1" ]; }
+# wcm_kick: a .CSB drop, so WCM checks the SUPs now rather than in an hour.
+wcm_kick() { : >"$root/inboxes/WSUSMgr.box/$RANDOM$RANDOM.CSB"; }
+
+# syncs_done: the 6702 and 6703 messages so far (each sync ends with one of them).
+syncs_done() {
+    sql "SELECT COUNT(*) FROM StatusMessages WHERE Component = 'SMS_WSUS_SYNC_MANAGER' AND MessageID IN (6702, 6703)"
+}
+# request_sync [NAME]: drop a request file (SELF.SYN by default) the way a user does, then wait
+# until one more sync has ended.  Returns 1 when none ended within 120 seconds.
+request_sync() {
+    local before
+    before=$(syncs_done)
+    : >"$box/${1:-SELF.SYN}"
+    wait_for 120 ended_after "$before"
+}
+ended_after() { [ "$(syncs_done)" -gt "$1" ]; }
+last_end() {
+    sql "SELECT MessageID FROM StatusMessages WHERE Component = 'SMS_WSUS_SYNC_MANAGER' AND MessageID IN (6702, 6703) ORDER BY RecordID DESC LIMIT 1"
+}
+version() { sql "SELECT ContentVersion FROM Update_SyncStatus WHERE SiteCode = 'CS1'"; }
+
+# The site: CS1, its SUP on this machine's wsusd on a free port (named localhost, which WCM and
+# wsyncmgr can resolve), short waits, and the daemons: smsdbmon, wsusd, wcm, wsyncmgr.
+setup_site() {
+    init_site >/dev/null || { bad "cmsite init"; exit 1; }
+    WPORT=$(free_port) || { bad "no free port"; exit 1; }
+    sql "UPDATE SoftwareUpdatePoints SET ServerName = 'localhost', PortNumber = $WPORT, SSLPortNumber = $((WPORT + 1)) WHERE SiteCode = 'CS1'"
+    "$CMSITE" config --root "$root" SMS_WSUS_CONFIGURATION_MANAGER 'Subscription Wait' 1 >/dev/null
+    "$CMSITE" config --root "$root" SMS_WSUS_SYNC_MANAGER 'Post Sync Wait' 1 >/dev/null
+    "$CMSITE" config --root "$root" SMS_WSUS_SYNC_MANAGER 'Progress Poll Interval' 100 >/dev/null
+    start_wsusd wsusd "$root" "$WPORT" || { bad "wsusd serves on port $WPORT"; exit 1; }
+    start smsdbmon "$SMSDBMON" --root "$root"
+    start wcm "$WCM" --root "$root"
+    wait_for 30 wcm_state_is 2 || { wcm_kick; wait_for 30 wcm_state_is 2; } || { bad "WCM configured the SUP"; exit 1; }
+    start wsyncmgr "$WSYNCMGR" --root "$root"
+    wait_for 20 log_has "$slog" "Waiting " || { bad "wsyncmgr started"; exit 1; }
+}
