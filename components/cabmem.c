@@ -144,8 +144,8 @@ static void mem_copy(void *src, void *dest, size_t bytes)
 }
 
 static struct mspack_system mem_system = {
-    mem_open, mem_close, mem_read,  mem_write, mem_seek, mem_tell,
-    mem_message, mem_alloc, mem_free, mem_copy, NULL,
+    mem_open,    mem_close, mem_read, mem_write, mem_seek, mem_tell,
+    mem_message, mem_alloc, mem_free, mem_copy,  NULL,
 };
 
 int cabmem_extract(const void *data, size_t len, size_t max_out, char **out, size_t *out_len)

@@ -43,8 +43,8 @@ typedef struct httpd_config {
     int port;
     const char *cert_pem; /* TLS certificate (PEM text) and key; NULL for plain HTTP */
     const char *key_pem;
-    size_t max_body;   /* requests with larger bodies get 413; 0 = 16 MB */
-    const char *realm; /* Basic realm on 401 */
+    size_t max_body;    /* requests with larger bodies get 413; 0 = 16 MB */
+    const char *realm;  /* Basic realm on 401 */
     unsigned timeout_s; /* a connection idle this long is closed; 0 = 60 s */
     /*
      * Optional: called in the server thread when a request is refused before

@@ -88,6 +88,12 @@ static int buf_reserve(soap_buf *b, size_t extra)
 
 void soap_buf_add(soap_buf *b, const char *s, size_t n)
 {
+    if (!n) {
+        buf_reserve(b, 0);
+        if (b->data)
+            b->data[b->len] = '\0';
+        return;
+    }
     if (buf_reserve(b, n) < 0)
         return;
     memcpy(b->data + b->len, s, n);
@@ -226,9 +232,9 @@ char *soap_fault_build(const char *faultcode, const char *faultstring, const cha
         r[6] = (unsigned char)((r[6] & 0x0F) | 0x40);
         r[8] = (unsigned char)((r[8] & 0x3F) | 0x80);
         snprintf(id, sizeof id,
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
-                 r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-                 r[14], r[15]);
+                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
+                 r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+                 r[15]);
         soap_buf_puts(&b, "<detail>");
         soap_buf_elem(&b, "ErrorCode", error_code);
         soap_buf_elem(&b, "Message", faultstring);
@@ -595,8 +601,7 @@ static int map_curl_error(soap_client *c, CURLcode rc)
 {
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
-        snprintf(c->error, sizeof c->error, "The remote name could not be resolved: '%s'",
-                 c->host);
+        snprintf(c->error, sizeof c->error, "The remote name could not be resolved: '%s'", c->host);
         return SOAP_ERESOLVE;
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -746,8 +751,8 @@ int soap_call(soap_client *c, const char *path, const char *action, const char *
         return SOAP_EUNAUTHORIZED;
     }
     int parsed = c->resp.len ? soap_parse(c->resp.data, c->resp.len, &d, &op) : CM_EPARSE;
-    if (parsed == 0 && soap_fault_read(op, c->error, sizeof c->error, c->fault_code,
-                                       sizeof c->fault_code)) {
+    if (parsed == 0 &&
+        soap_fault_read(op, c->error, sizeof c->error, c->fault_code, sizeof c->fault_code)) {
         xmlFreeDoc(d);
         if (!c->error[0])
             snprintf(c->error, sizeof c->error, "%s", soap_strerror(SOAP_EFAULT));

@@ -28,18 +28,18 @@
 
 /* Error codes (below cm_error.h's range; soap_strerror() names them). */
 enum {
-    SOAP_ECONNECT = -10201,     /* refused / unreachable: "Unable to connect to the remote server" */
-    SOAP_ERESOLVE = -10202,     /* "The remote name could not be resolved: '<host>'" */
+    SOAP_ECONNECT = -10201, /* refused / unreachable: "Unable to connect to the remote server" */
+    SOAP_ERESOLVE = -10202, /* "The remote name could not be resolved: '<host>'" */
     SOAP_EUNAUTHORIZED = -10203, /* "The request failed with HTTP status 401: Unauthorized" */
-    SOAP_EHTTP = -10204,        /* any other non-200 answer without a SOAP fault:
-                                   "The request failed with HTTP status 500: Internal Server Error" */
-    SOAP_EFAULT = -10205,       /* a SOAP fault; the error text is its faultstring */
-    SOAP_EBADRESPONSE = -10206, /* an answer that is not the expected SOAP message */
-    SOAP_ETIMEOUT = -10207,     /* "The operation has timed out" */
-    SOAP_ECLOSED = -10208,      /* the peer closed mid-answer: "The underlying connection was
-                                   closed: An unexpected error occurred on a receive." */
-    SOAP_ETLS = -10209          /* "The underlying connection was closed: Could not establish
-                                   trust relationship for the SSL/TLS secure channel." */
+    SOAP_EHTTP = -10204,         /* any other non-200 answer without a SOAP fault:
+                                    "The request failed with HTTP status 500: Internal Server Error" */
+    SOAP_EFAULT = -10205,        /* a SOAP fault; the error text is its faultstring */
+    SOAP_EBADRESPONSE = -10206,  /* an answer that is not the expected SOAP message */
+    SOAP_ETIMEOUT = -10207,      /* "The operation has timed out" */
+    SOAP_ECLOSED = -10208,       /* the peer closed mid-answer: "The underlying connection was
+                                    closed: An unexpected error occurred on a receive." */
+    SOAP_ETLS = -10209           /* "The underlying connection was closed: Could not establish
+                                    trust relationship for the SSL/TLS secure channel." */
 };
 
 /* The fixed text of a code (soap codes and cm_error.h codes). */
@@ -100,8 +100,7 @@ int soap_has_doctype(const char *xml, size_t len);
 int soap_parse(const char *xml, size_t len, xmlDoc **doc, xmlNode **op);
 
 /* If op is a soap:Fault, copy its faultstring (and detail ErrorCode) and return 1. */
-int soap_fault_read(xmlNode *op, char *faultstring, size_t fslen, char *error_code,
-                    size_t eclen);
+int soap_fault_read(xmlNode *op, char *faultstring, size_t fslen, char *error_code, size_t eclen);
 
 /* Tree helpers (namespace-agnostic local names). */
 xmlNode *soap_child(xmlNode *parent, const char *local_name);
@@ -121,10 +120,10 @@ int soap_child_bool(xmlNode *parent, const char *local_name, int def);
 /* ------------------------------------------------------------------ */
 
 typedef struct soap_endpoint {
-    const char *host;     /* name or address */
-    int port;             /* 0 = 80 / 443 */
-    int use_ssl;          /* https */
-    const char *user;     /* HTTP Basic credentials, or NULL for anonymous */
+    const char *host; /* name or address */
+    int port;         /* 0 = 80 / 443 */
+    int use_ssl;      /* https */
+    const char *user; /* HTTP Basic credentials, or NULL for anonymous */
     const char *password;
     long timeout_s;         /* whole request; 0 = 300 s */
     long connect_timeout_s; /* 0 = 30 s */

@@ -338,8 +338,7 @@ void wsusapi_close(wsusapi *c)
  * *doc owns the answer and *result is <opResult> (NULL when the operation
  * returns nothing).
  */
-static int api_call(wsusapi *c, const char *op, const char *params, xmlDoc **doc,
-                    xmlNode **result)
+static int api_call(wsusapi *c, const char *op, const char *params, xmlDoc **doc, xmlNode **result)
 {
     char action[256], resp_name[160], res_name[160];
     soap_buf b;
@@ -436,8 +435,9 @@ int wsusapi_connect(wsusapi **out, const wsusapi_target *t)
     ep.max_response = 64u << 20;
     if ((ret = soap_client_new(&c->sc, &ep)) < 0) {
         snprintf(c->error, sizeof c->error, "%s",
-                 ret == CM_ENAME || ret == CM_EPARSE ? "Invalid URI: The hostname could not be parsed."
-                                                     : cm_strerror(ret));
+                 ret == CM_ENAME || ret == CM_EPARSE
+                     ? "Invalid URI: The hostname could not be parsed."
+                     : cm_strerror(ret));
         return ret;
     }
     return wsusapi_protocol_version(c, v, sizeof v);

@@ -21,9 +21,8 @@
  *   connection refused / unreachable  "Unable to connect to the remote server"
  *   HTTP 401                           "The request failed with HTTP status 401: Unauthorized"
  *   name not resolved                  "The remote name could not be resolved: '<host>'"
- *   other HTTP status                  "The request failed with HTTP status 500: Internal Server Error"
- *   SOAP fault                         the fault's faultstring
- * The library never logs.
+ *   other HTTP status                  "The request failed with HTTP status 500: Internal Server
+ * Error" SOAP fault                         the fault's faultstring The library never logs.
  */
 #ifndef CM_WSUSAPI_H
 #define CM_WSUSAPI_H
@@ -64,27 +63,27 @@ typedef struct wsusapi_config {
      * network); "https://sws.update.microsoft.com" is the real one.
      */
     char mu_url[512];
-    char offline_path[1024]; /* OfflineCatalogPath (lab) for WSUSAPI_SOURCE_OFFLINE */
-    int use_proxy;           /* UseProxy */
-    char proxy_name[256];    /* ProxyName */
-    int proxy_port;          /* ProxyServerPort, default 80 */
-    char proxy_user[256];    /* ProxyUserName (empty: anonymous proxy) */
-    char proxy_domain[256];  /* ProxyUserDomain */
+    char offline_path[1024];  /* OfflineCatalogPath (lab) for WSUSAPI_SOURCE_OFFLINE */
+    int use_proxy;            /* UseProxy */
+    char proxy_name[256];     /* ProxyName */
+    int proxy_port;           /* ProxyServerPort, default 80 */
+    char proxy_user[256];     /* ProxyUserName (empty: anonymous proxy) */
+    char proxy_domain[256];   /* ProxyUserDomain */
     char proxy_password[256]; /* write-only: Set sends it when not empty; Get returns "" */
-    int all_languages;       /* AllUpdateLanguagesEnabled */
-    char languages[512];     /* EnabledUpdateLanguages: comma-separated short names, "en,de" */
-    int server_port;         /* the server's own port (PortNumber), read-only */
-    int use_ssl;             /* the server answers on its SSL port too (read-only) */
+    int all_languages;        /* AllUpdateLanguagesEnabled */
+    char languages[512];      /* EnabledUpdateLanguages: comma-separated short names, "en,de" */
+    int server_port;          /* the server's own port (PortNumber), read-only */
+    int use_ssl;              /* the server answers on its SSL port too (read-only) */
 } wsusapi_config;
 
 /* GetSubscription / SetSubscription. */
 typedef struct wsusapi_subscription {
-    int sync_automatically;      /* SynchronizeAutomatically */
-    long time_of_day_s;          /* SynchronizeAutomaticallyTimeOfDay, seconds after midnight UTC */
-    int syncs_per_day;           /* NumberOfSynchronizationsPerDay */
-    time_t last_sync_time;       /* LastSynchronizationTime (read-only; 0 = never) */
-    char last_modified_by[128];  /* LastModifiedBy (read-only) */
-    char **product_ids;          /* lower-case GUID text, "a105a108-7c9b-4518-bbbe-73f0fe30012b" */
+    int sync_automatically;     /* SynchronizeAutomatically */
+    long time_of_day_s;         /* SynchronizeAutomaticallyTimeOfDay, seconds after midnight UTC */
+    int syncs_per_day;          /* NumberOfSynchronizationsPerDay */
+    time_t last_sync_time;      /* LastSynchronizationTime (read-only; 0 = never) */
+    char last_modified_by[128]; /* LastModifiedBy (read-only) */
+    char **product_ids;         /* lower-case GUID text, "a105a108-7c9b-4518-bbbe-73f0fe30012b" */
     size_t nproducts;
     char **classification_ids;
     size_t nclassifications;
@@ -133,10 +132,10 @@ typedef struct wsusapi_sync_info {
 /* ExecuteSPGetCategories: one row per category (company, product family, product,
  * classification). */
 typedef struct wsusapi_category {
-    char id[40];         /* lower-case GUID */
-    char type[32];       /* "Company", "ProductFamily", "Product", "UpdateClassification" */
-    char title[512];     /* in the server's first enabled language, else English */
-    char parent_id[40];  /* "" for top-level categories */
+    char id[40];        /* lower-case GUID */
+    char type[32];      /* "Company", "ProductFamily", "Product", "UpdateClassification" */
+    char title[512];    /* in the server's first enabled language, else English */
+    char parent_id[40]; /* "" for top-level categories */
     int revision;
     time_t arrival_time; /* when it reached this server */
 } wsusapi_category;
@@ -147,12 +146,12 @@ typedef struct wsusapi_update {
     int revision;
     char update_type[32]; /* "Software", "Driver", "Category", "Detectoid" */
     char title[1024];
-    char kb_article[32];  /* "2807986" or "" */
+    char kb_article[32]; /* "2807986" or "" */
     char msrc_severity[32];
     time_t creation_date;
     time_t arrival_time;
-    int is_expired;     /* IsDeclined in WSUS terms for expired/declined content */
-    int is_superseded;  /* a newer update supersedes it */
+    int is_expired;    /* IsDeclined in WSUS terms for expired/declined content */
+    int is_superseded; /* a newer update supersedes it */
     char classification_id[40];
 } wsusapi_update;
 
@@ -163,14 +162,14 @@ typedef struct wsusapi_update {
 typedef struct wsusapi wsusapi;
 
 typedef struct wsusapi_target {
-    const char *host;     /* the SUP's FQDN or address */
-    int port;             /* 8530 / 8531 */
+    const char *host; /* the SUP's FQDN or address */
+    int port;         /* 8530 / 8531 */
     int use_ssl;
-    const char *user;     /* the WSUS server connection account; NULL = anonymous */
+    const char *user; /* the WSUS server connection account; NULL = anonymous */
     const char *password;
-    long timeout_s;       /* per call; 0 = 300 s */
-    const char *ca_file;  /* for use_ssl; NULL = system trust store */
-    int insecure;         /* skip certificate checks (lab self-signed only) */
+    long timeout_s;      /* per call; 0 = 300 s */
+    const char *ca_file; /* for use_ssl; NULL = system trust store */
+    int insecure;        /* skip certificate checks (lab self-signed only) */
 } wsusapi_target;
 
 /*

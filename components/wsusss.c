@@ -120,8 +120,8 @@ static int read_identity(xmlNode *node, wsusss_identity *out)
 
 static void write_identity(soap_buf *b, const char *elem, const wsusss_identity *id)
 {
-    soap_buf_printf(b, "<%s><UpdateID>%s</UpdateID><RevisionNumber>%d</RevisionNumber></%s>",
-                    elem, id->id, id->revision, elem);
+    soap_buf_printf(b, "<%s><UpdateID>%s</UpdateID><RevisionNumber>%d</RevisionNumber></%s>", elem,
+                    id->id, id->revision, elem);
 }
 
 /* Read every <UpdateIdentity> of an ArrayOfUpdateIdentity. */
@@ -206,8 +206,8 @@ void wsusss_auth_config_response_write(soap_buf *b, const char *last_change)
                      "</GetAuthConfigResult></GetAuthConfigResponse>");
 }
 
-int wsusss_auth_config_response_read(xmlNode *resp, char *plugin_id, size_t plen,
-                                     char *service_url, size_t slen)
+int wsusss_auth_config_response_read(xmlNode *resp, char *plugin_id, size_t plen, char *service_url,
+                                     size_t slen)
 {
     xmlNode *r = result_of(resp, "GetAuthConfigResponse", "GetAuthConfigResult");
     xmlNode *info = soap_child(soap_child(r, "AuthInfo"), "AuthPlugInInfo");
@@ -263,8 +263,7 @@ int wsusss_auth_cookie_request_read(xmlNode *op, char *account_name, size_t nlen
 void wsusss_auth_cookie_response_write(soap_buf *b, const char *cookie_data_b64)
 {
     soap_buf_puts(b, "<GetAuthorizationCookieResponse xmlns=\"" WSUSSS_DSSAUTH_NS
-                     "\"><GetAuthorizationCookieResult><PlugInId>" WSUSSS_PLUGIN_ID
-                     "</PlugInId>");
+                     "\"><GetAuthorizationCookieResult><PlugInId>" WSUSSS_PLUGIN_ID "</PlugInId>");
     soap_buf_elem(b, "CookieData", cookie_data_b64);
     soap_buf_puts(b, "</GetAuthorizationCookieResult></GetAuthorizationCookieResponse>");
 }
@@ -272,8 +271,7 @@ void wsusss_auth_cookie_response_write(soap_buf *b, const char *cookie_data_b64)
 int wsusss_auth_cookie_response_read(xmlNode *resp, char *plugin_id, size_t plen,
                                      char **cookie_data_b64)
 {
-    xmlNode *r =
-        result_of(resp, "GetAuthorizationCookieResponse", "GetAuthorizationCookieResult");
+    xmlNode *r = result_of(resp, "GetAuthorizationCookieResponse", "GetAuthorizationCookieResult");
     *cookie_data_b64 = NULL;
     if (!r)
         return CM_EPARSE;
@@ -488,14 +486,13 @@ void wsusss_revision_request_write(soap_buf *b, const wsusss_cookie *c, const ws
     soap_buf_printf(b, "<Get63LanguageOnly>%s</Get63LanguageOnly>", tf(f->get63_language_only));
     if (!f->get_config) {
         write_id_deltas(b, "Categories", f->categories, f->ncategories, f->delta);
-        write_id_deltas(b, "Classifications", f->classifications, f->nclassifications,
-                        f->delta);
+        write_id_deltas(b, "Classifications", f->classifications, f->nclassifications, f->delta);
         if (f->nlanguages) {
             soap_buf_puts(b, "<Languages>");
             for (size_t i = 0; i < f->nlanguages; i++)
-                soap_buf_printf(
-                    b, "<LanguageAndDelta><Id>%d</Id><Delta>%s</Delta></LanguageAndDelta>",
-                    f->languages[i], tf(f->delta));
+                soap_buf_printf(b,
+                                "<LanguageAndDelta><Id>%d</Id><Delta>%s</Delta></LanguageAndDelta>",
+                                f->languages[i], tf(f->delta));
             soap_buf_puts(b, "</Languages>");
         }
     }
@@ -538,8 +535,8 @@ int wsusss_revision_request_read(xmlNode *op, wsusss_filter *out)
     trim(out->anchor);
     out->get_config = soap_child_bool(f, "GetConfig", 0);
     out->get63_language_only = soap_child_bool(f, "Get63LanguageOnly", 0);
-    if ((ret = read_id_deltas(soap_child(f, "Categories"), &out->categories,
-                              &out->ncategories)) < 0 ||
+    if ((ret = read_id_deltas(soap_child(f, "Categories"), &out->categories, &out->ncategories)) <
+            0 ||
         (ret = read_id_deltas(soap_child(f, "Classifications"), &out->classifications,
                               &out->nclassifications)) < 0) {
         wsusss_filter_free(out);
@@ -564,8 +561,8 @@ int wsusss_revision_request_read(xmlNode *op, wsusss_filter *out)
 void wsusss_revision_response_write(soap_buf *b, const char *anchor, const wsusss_identity *ids,
                                     size_t n)
 {
-    soap_buf_puts(b, "<GetRevisionIdListResponse xmlns=\"" WSUSSS_NS
-                     "\"><GetRevisionIdListResult>");
+    soap_buf_puts(b,
+                  "<GetRevisionIdListResponse xmlns=\"" WSUSSS_NS "\"><GetRevisionIdListResult>");
     soap_buf_elem(b, "Anchor", anchor);
     soap_buf_puts(b, "<NewRevisions>");
     for (size_t i = 0; i < n; i++)
@@ -615,12 +612,12 @@ int wsusss_update_request_read(xmlNode *op, wsusss_identity **ids, size_t *n)
 
 void wsusss_update_response_begin(soap_buf *b)
 {
-    soap_buf_puts(b, "<GetUpdateDataResponse xmlns=\"" WSUSSS_NS
-                     "\"><GetUpdateDataResult><updates>");
+    soap_buf_puts(b,
+                  "<GetUpdateDataResponse xmlns=\"" WSUSSS_NS "\"><GetUpdateDataResult><updates>");
 }
 
-int wsusss_update_response_add(soap_buf *b, const wsusss_identity *id, const char *xml,
-                               size_t len, int compress, char (*digests)[48], size_t ndigests)
+int wsusss_update_response_add(soap_buf *b, const wsusss_identity *id, const char *xml, size_t len,
+                               int compress, char (*digests)[48], size_t ndigests)
 {
     soap_buf_puts(b, "<ServerSyncUpdateData>");
     write_identity(b, "Id", id);
@@ -766,8 +763,7 @@ int wsusss_update_response_read(xmlNode *resp, wsusss_update_data **ups, size_t 
                 ret = -ENOMEM;
                 break;
             }
-            for (xmlNode *d = soap_child(dl, "base64Binary"); d;
-                 d = soap_next(d, "base64Binary")) {
+            for (xmlNode *d = soap_child(dl, "base64Binary"); d; d = soap_next(d, "base64Binary")) {
                 char *t = soap_text(d);
                 if (!t) {
                     ret = -ENOMEM;
@@ -793,8 +789,8 @@ int wsusss_update_response_read(xmlNode *resp, wsusss_update_data **ups, size_t 
         wsusss_update_data_free(u, n);
         return -ENOMEM;
     }
-    for (xmlNode *c = soap_child(fu, "ServerSyncUrlData"); c; c = soap_next(c, "ServerSyncUrlData"))
-    {
+    for (xmlNode *c = soap_child(fu, "ServerSyncUrlData"); c;
+         c = soap_next(c, "ServerSyncUrlData")) {
         soap_child_text(c, "FileDigest", v[j].digest, sizeof v[j].digest, "");
         trim(v[j].digest);
         v[j].mu_url = soap_child_strdup(c, "MUUrl");
@@ -861,8 +857,8 @@ const char *wsusss_client_fault_code(const wsusss_client *c)
  * authorization web service's refusals are DssAuthenticationError, the
  * rest UssCommunicationError.
  */
-static int ss_call(wsusss_client *c, int dss, const char *path, const char *action,
-                   soap_buf *body, const char *response, xmlDoc **doc, xmlNode **resp)
+static int ss_call(wsusss_client *c, int dss, const char *path, const char *action, soap_buf *body,
+                   const char *response, xmlDoc **doc, xmlNode **resp)
 {
     const char *kind = dss ? "DssAuthenticationError" : "UssCommunicationError";
     int ret;
@@ -889,8 +885,7 @@ static int ss_call(wsusss_client *c, int dss, const char *path, const char *acti
         *doc = NULL;
         *resp = NULL;
         snprintf(c->error, sizeof c->error,
-                 "%s: InvalidOperationException: There is an error in XML document (1, 1).",
-                 kind);
+                 "%s: InvalidOperationException: There is an error in XML document (1, 1).", kind);
         return SOAP_EBADRESPONSE;
     }
     return 0;

@@ -102,7 +102,7 @@ typedef struct wsusss_update_data {
     wsusss_identity id;
     char *xml; /* NUL-terminated */
     size_t xml_len;
-    int was_compressed; /* came as XmlUpdateBlobCompressed */
+    int was_compressed;  /* came as XmlUpdateBlobCompressed */
     char (*digests)[48]; /* FileDigestList, base64 */
     size_t ndigests;
 } wsusss_update_data;
@@ -128,8 +128,8 @@ void wsusss_file_urls_free(wsusss_file_url *u, size_t n);
 /* GetAuthConfig */
 void wsusss_auth_config_request_write(soap_buf *b);
 void wsusss_auth_config_response_write(soap_buf *b, const char *last_change);
-int wsusss_auth_config_response_read(xmlNode *resp, char *plugin_id, size_t plen,
-                                     char *service_url, size_t slen);
+int wsusss_auth_config_response_read(xmlNode *resp, char *plugin_id, size_t plen, char *service_url,
+                                     size_t slen);
 
 /* GetAuthorizationCookie (DssAuthWebService) */
 void wsusss_auth_cookie_request_write(soap_buf *b, const char *account_name,
@@ -174,9 +174,8 @@ int wsusss_update_request_read(xmlNode *op, wsusss_identity **ids, size_t *n);
 /* The response is written in parts: begin, one add per update, urls, end. */
 void wsusss_update_response_begin(soap_buf *b);
 /* compress: send the blob as XmlUpdateBlobCompressed (a one-file cab). */
-int wsusss_update_response_add(soap_buf *b, const wsusss_identity *id, const char *xml,
-                               size_t len, int compress, char (*digests)[48],
-                               size_t ndigests);
+int wsusss_update_response_add(soap_buf *b, const wsusss_identity *id, const char *xml, size_t len,
+                               int compress, char (*digests)[48], size_t ndigests);
 void wsusss_update_response_urls(soap_buf *b); /* closes <updates>, opens <fileUrls> */
 void wsusss_update_response_url(soap_buf *b, const char *digest, const char *mu_url);
 void wsusss_update_response_end(soap_buf *b);

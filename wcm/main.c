@@ -61,17 +61,19 @@ static struct {
     inbox_dir box;
     int have_box;
     int csb_pending;
-    uint64_t csb_seen_at;   /* when the waiting notifications were first seen */
-    uint64_t next_check_at; /* loop time (ms) of the next interval check; 0 = now */
-    uint64_t wait_until;    /* end of the close watch after a successful pass */
-    int wait_logged;        /* "Waiting for changes for N minutes" said for this pass */
+    uint64_t csb_seen_at;    /* when the waiting notifications were first seen */
+    uint64_t csb_hold_until; /* after a file could not be deleted */
+    uint64_t next_check_at;  /* loop time (ms) of the next interval check; 0 = now */
+    uint64_t wait_until;     /* end of the close watch after a successful pass */
+    int wait_logged;         /* "Waiting for changes for N minutes" said for this pass */
     uint64_t last_pass_at;
     int have_pass;
     uint64_t last_fp;
     struct {
         long long sup_id;
         uint64_t hash;
-    } pw[MAX_PW_SUPS]; /* what proxy password each SUP was last given */
+    } pw[MAX_PW_SUPS]; /* what proxy password each SUP was last given (a server never
+                          returns it; unknown after a restart, so it is sent once then) */
     size_t npw;
     int load_failed; /* reported once until a load works again */
     int force;       /* a setting of how to connect changed: configure again */
@@ -143,22 +145,31 @@ static int csb_scan(daemon_ctx *ctx, inbox_entry *snap, size_t *n, int *settling
  * (smsdbmon drops the same name again for a new change) has another time
  * and stays for the next pass.
  */
-static void csb_remove_covered(daemon_ctx *ctx, const inbox_entry *snap, size_t nsnap)
+static int csb_remove_covered(daemon_ctx *ctx, const inbox_entry *snap, size_t nsnap)
 {
     static inbox_entry now[SCAN_BATCH];
     size_t n = 0;
+    int failed = 0;
     if (!nsnap || csb_scan(ctx, now, &n, NULL) < 0)
-        return;
+        return 0;
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < nsnap; k++) {
             if (strcmp(now[i].name, snap[k].name) != 0)
                 continue;
-            if (now[i].mtime.tv_sec == snap[k].mtime.tv_sec &&
-                now[i].mtime.tv_nsec == snap[k].mtime.tv_nsec && now[i].size == snap[k].size &&
-                inbox_remove(&wcm.box, now[i].name, 0) == 0)
+            if (now[i].mtime.tv_sec != snap[k].mtime.tv_sec ||
+                now[i].mtime.tv_nsec != snap[k].mtime.tv_nsec || now[i].size != snap[k].size)
+                break;
+            int ret = inbox_remove(&wcm.box, now[i].name, 0);
+            if (ret == 0) {
                 log_verbose("Processed notification file %s", now[i].name);
+            } else if (!failed++) {
+                log_msg("ERROR: Cannot delete the notification file %s from %s: %s. WCM looks "
+                        "at the inbox again in %lld seconds.",
+                        now[i].name, wcm.box.path, cm_strerror(ret), (long long)DB_RETRY_MS / 1000);
+            }
             break;
         }
+    return failed;
 }
 
 /* A hint from the loop (a watch event or the rescan): a notification wakes the tick now. */
@@ -373,7 +384,7 @@ static long long tick(daemon_ctx *ctx, void *ud)
     wcm.load_failed = 0;
     uint64_t fp = desired_fingerprint(&in);
 
-    if (wcm.csb_pending)
+    if (wcm.csb_pending && now >= wcm.csb_hold_until)
         kind = PASS_NOTIFY;
     else if (now >= wcm.next_check_at)
         kind = PASS_SCHEDULED;
@@ -403,7 +414,9 @@ static long long tick(daemon_ctx *ctx, void *ud)
         wcm.next_check_at = now + (uint64_t)check_ms();
         wcm.wait_logged = 0;
         wcm.wait_until = all_ok && in.nsups ? now + (uint64_t)wait_ms() : now;
-        csb_remove_covered(ctx, snap, ncsb);
+        /* A file that cannot be deleted must not make pass after pass: it waits a while. */
+        if (csb_remove_covered(ctx, snap, ncsb))
+            wcm.csb_hold_until = now + DB_RETRY_MS;
         static inbox_entry left[SCAN_BATCH];
         size_t nleft = 0;
         wcm.csb_pending = csb_scan(ctx, left, &nleft, NULL) == 0 && nleft > 0;
@@ -415,7 +428,7 @@ static long long tick(daemon_ctx *ctx, void *ud)
 
     /* Next look: a waiting notification at once, else the end of the close watch, the
      * interval check, or the next comparison of the site's settings. */
-    if (wcm.csb_pending)
+    if (wcm.csb_pending && now >= wcm.csb_hold_until)
         return 0;
     uint64_t next = wcm.next_check_at > now ? wcm.next_check_at - now : 0;
     uint64_t watch = now < wcm.wait_until ? WATCH_CLOSE_MS : WATCH_MS;

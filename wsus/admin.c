@@ -190,7 +190,7 @@ static int op_state(admin_call *c)
     char v[8];
     sync_get_status(c->w, &st);
     snprintf(v, sizeof v, "%d",
-             !st.running          ? WSUSAPI_SYNC_NOT_PROCESSING
+             !st.running         ? WSUSAPI_SYNC_NOT_PROCESSING
              : st.stop_requested ? WSUSAPI_SYNC_STOPPING
                                  : WSUSAPI_SYNC_RUNNING);
     scalar(c, "GetSubscriptionState", v);

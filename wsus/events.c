@@ -8,14 +8,13 @@
 #include "log.h"
 #include "susdb.h"
 
-int events_report(db *d, int event_id, const char *type, const char *category,
-                  const char *message)
+int events_report(db *d, int event_id, const char *type, const char *category, const char *message)
 {
     char now[40];
     db_stmt *st;
     int ret;
-    log_msg("EventLogEventReporter.ReportEvent EventId=%d,Type=%s,Category=%s,Message=%s",
-            event_id, type, category, message);
+    log_msg("EventLogEventReporter.ReportEvent EventId=%d,Type=%s,Category=%s,Message=%s", event_id,
+            type, category, message);
     if (!d)
         return 0;
     susdb_now(now, sizeof now);

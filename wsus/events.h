@@ -22,7 +22,6 @@ enum {
  * Log the event and store it (d may be NULL when the database is away: the
  * line is still written).  type is "Information", "Warning" or "Error".
  */
-int events_report(db *d, int event_id, const char *type, const char *category,
-                  const char *message);
+int events_report(db *d, int event_id, const char *type, const char *category, const char *message);
 
 #endif

@@ -39,24 +39,24 @@ static time_t last_check;
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: wsusd [--root DIR] [--db CONNECTION] [--port N] [--ssl-port N] [--bind ADDR]\n"
-            "             [--cert PEM --key PEM] [--server-name FQDN] [--client-timeout SECONDS]\n"
-            "             [--max-body BYTES] [--max-updates-per-request N] [--foreground]\n"
-            "       wsusd [--root DIR] [--db CONNECTION] --init\n"
-            "       wsusd [--root DIR] [--db CONNECTION] --set-account USER   (password on stdin)\n"
-            "       wsusd [--root DIR] [--db CONNECTION] --clear-account\n"
-            "       wsusd [--root DIR] [--db CONNECTION] --set NAME=VALUE\n"
-            "       wsusd --generate OUT [--updates N] [--seed N] [--languages en,de,...]\n"
-            "  The software update point stand-in: WSUS web services on port 8530 (8531 with\n"
-            "  TLS when --cert and --key are given), bound to 127.0.0.1 unless --bind says\n"
-            "  otherwise, with its database in DIR/data/susdb.db (or CONNECTION, any ODBC\n"
-            "  connection string).  Listening on another address needs the WSUS server\n"
-            "  connection account (--set-account).  Log: DIR/logs/wsusd.log.\n"
-            "  --set NAME=VALUE changes a setting of tbConfiguration, e.g.\n"
-            "  DssAuthRequiresAccount=1, UpstreamAccountName=..., UpstreamAccountPassword=...,\n"
-            "  UpstreamSkipCertificateCheck=1, CompressUpdateBlobsOver=BYTES (-1: never).\n"
-            "  --generate writes a synthetic catalog (a folder, or a cab when OUT ends in .cab).\n");
+    fprintf(
+        f, "usage: wsusd [--root DIR] [--db CONNECTION] [--port N] [--ssl-port N] [--bind ADDR]\n"
+           "             [--cert PEM --key PEM] [--server-name FQDN] [--client-timeout SECONDS]\n"
+           "             [--max-body BYTES] [--max-updates-per-request N] [--foreground]\n"
+           "       wsusd [--root DIR] [--db CONNECTION] --init\n"
+           "       wsusd [--root DIR] [--db CONNECTION] --set-account USER   (password on stdin)\n"
+           "       wsusd [--root DIR] [--db CONNECTION] --clear-account\n"
+           "       wsusd [--root DIR] [--db CONNECTION] --set NAME=VALUE\n"
+           "       wsusd --generate OUT [--updates N] [--seed N] [--languages en,de,...]\n"
+           "  The software update point stand-in: WSUS web services on port 8530 (8531 with\n"
+           "  TLS when --cert and --key are given), bound to 127.0.0.1 unless --bind says\n"
+           "  otherwise, with its database in DIR/data/susdb.db (or CONNECTION, any ODBC\n"
+           "  connection string).  Listening on another address needs the WSUS server\n"
+           "  connection account (--set-account).  Log: DIR/logs/wsusd.log.\n"
+           "  --set NAME=VALUE changes a setting of tbConfiguration, e.g.\n"
+           "  DssAuthRequiresAccount=1, UpstreamAccountName=..., UpstreamAccountPassword=...,\n"
+           "  UpstreamSkipCertificateCheck=1, CompressUpdateBlobsOver=BYTES (-1: never).\n"
+           "  --generate writes a synthetic catalog (a folder, or a cab when OUT ends in .cab).\n");
 }
 
 static char *read_file(const char *path, size_t max)
@@ -294,29 +294,28 @@ static int cmd_admin(const char *conn, const char *set_account, int clear_accoun
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"root", required_argument, NULL, 'r'},
-        {"db", required_argument, NULL, 'd'},
-        {"port", required_argument, NULL, 'p'},
-        {"ssl-port", required_argument, NULL, 'P'},
-        {"bind", required_argument, NULL, 'b'},
-        {"cert", required_argument, NULL, 'c'},
-        {"key", required_argument, NULL, 'k'},
-        {"server-name", required_argument, NULL, 'n'},
-        {"client-timeout", required_argument, NULL, 't'},
-        {"max-body", required_argument, NULL, 'm'},
-        {"max-updates-per-request", required_argument, NULL, 'u'},
-        {"foreground", no_argument, NULL, 'f'},
-        {"init", no_argument, NULL, 'i'},
-        {"set-account", required_argument, NULL, 'A'},
-        {"clear-account", no_argument, NULL, 'C'},
-        {"set", required_argument, NULL, 'S'},
-        {"generate", required_argument, NULL, 'g'},
-        {"updates", required_argument, NULL, 'U'},
-        {"seed", required_argument, NULL, 'E'},
-        {"languages", required_argument, NULL, 'L'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
+                                         {"db", required_argument, NULL, 'd'},
+                                         {"port", required_argument, NULL, 'p'},
+                                         {"ssl-port", required_argument, NULL, 'P'},
+                                         {"bind", required_argument, NULL, 'b'},
+                                         {"cert", required_argument, NULL, 'c'},
+                                         {"key", required_argument, NULL, 'k'},
+                                         {"server-name", required_argument, NULL, 'n'},
+                                         {"client-timeout", required_argument, NULL, 't'},
+                                         {"max-body", required_argument, NULL, 'm'},
+                                         {"max-updates-per-request", required_argument, NULL, 'u'},
+                                         {"foreground", no_argument, NULL, 'f'},
+                                         {"init", no_argument, NULL, 'i'},
+                                         {"set-account", required_argument, NULL, 'A'},
+                                         {"clear-account", no_argument, NULL, 'C'},
+                                         {"set", required_argument, NULL, 'S'},
+                                         {"generate", required_argument, NULL, 'g'},
+                                         {"updates", required_argument, NULL, 'U'},
+                                         {"seed", required_argument, NULL, 'E'},
+                                         {"languages", required_argument, NULL, 'L'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *root_arg = getenv("CMSITE_ROOT"), *cert = NULL, *key = NULL;
     const char *set_account = NULL, *set_kv = NULL, *generate = NULL, *langs = NULL;
     int fg = 0, init = 0, clear_account = 0, c, ret;
@@ -473,8 +472,7 @@ int main(int argc, char **argv)
         log_close();
         return 1;
     }
-    if (!is_loopback(W.bind_addr) &&
-        susdb_check_account(main_db, "", "") == CM_ENOTFOUND) {
+    if (!is_loopback(W.bind_addr) && susdb_check_account(main_db, "", "") == CM_ENOTFOUND) {
         log_msg("WSUS refuses to listen on %s without the WSUS server connection account: set "
                 "it with wsusd --set-account USER.",
                 W.bind_addr);

@@ -11,6 +11,8 @@
 #include <sys/time.h>
 
 #include <openssl/crypto.h>
+#include <sql.h>
+#include <sqlext.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -34,10 +36,26 @@ int susdb_apply(db *d, const char **failed)
     const embedded_file *files;
     size_t count;
     switch (db_get_dialect(d)) {
-    case DB_DIALECT_SQLITE:
+    case DB_DIALECT_SQLITE: {
         files = susdb_sqlite_files;
         count = susdb_sqlite_count;
+        /*
+         * A new file gets 16 KB pages (the XML makes long rows; fewer, larger
+         * writes).  WAL fixes the page size, so it is set with the journal
+         * back in DELETE mode, on the empty file only.
+         */
+        long long tables = 0;
+        if (db_query_int(d, "SELECT COUNT(*) FROM sqlite_master", NULL, NULL, &tables) == 0 &&
+            tables == 0 &&
+            (db_exec(d, "PRAGMA journal_mode=DELETE") < 0 ||
+             db_exec(d, "PRAGMA page_size=16384") < 0 || db_exec(d, "VACUUM") < 0 ||
+             db_exec(d, "PRAGMA journal_mode=WAL") < 0)) {
+            if (failed)
+                *failed = "page size";
+            return CM_EDB;
+        }
         break;
+    }
     case DB_DIALECT_POSTGRES:
         files = susdb_postgresql_files;
         count = susdb_postgresql_count;
@@ -70,6 +88,9 @@ int susdb_tune(db *d)
     int ret = db_exec(d, "PRAGMA synchronous=NORMAL");
     if (ret == 0)
         ret = db_exec(d, "PRAGMA cache_size=-65536");
+    /* Checkpoint less often: a page changed by many commits is copied once. */
+    if (ret == 0)
+        ret = db_exec(d, "PRAGMA wal_autocheckpoint=8192");
     return ret;
 }
 
@@ -208,9 +229,9 @@ static void new_guid(char out[37])
     }
     b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 int susdb_server_id(db *d, char out[37])
@@ -268,8 +289,8 @@ int susdb_set_account(db *d, const char *user, const char *password)
             return ret;
         return susdb_set(d, "ApiAccountPasswordHash", "");
     }
-    if (RAND_bytes(salt, sizeof salt) != 1 || derive(password ? password : "", salt,
-                                                     PBKDF2_ITERATIONS, key) < 0)
+    if (RAND_bytes(salt, sizeof salt) != 1 ||
+        derive(password ? password : "", salt, PBKDF2_ITERATIONS, key) < 0)
         return CM_EDB;
     hex(salt, sizeof salt, sh);
     hex(key, sizeof key, kh);
@@ -690,8 +711,10 @@ static void map_free(guid_map *m)
 /*
  * Rows held back and written as multi-row INSERTs when a batch is flushed:
  * one statement for many rows costs little more than one for one row, and
- * the store writes a dozen rows per update.  Values are copied; a buffer
- * holds at most what fits the database layer's parameter limit.
+ * the store writes a dozen rows per update.  These statements go through
+ * the ODBC handles directly (db_native_handle), prepared once and executed
+ * again and again: through db_step the SQLite driver would parse the long
+ * statement text again at every execution.  Values are copied.
  */
 #define RB_MAX_PARAMS 64
 
@@ -699,6 +722,7 @@ typedef struct rb_cell {
     int kind; /* 1 int, 2 text, 3 null */
     long long iv;
     char *sv;
+    SQLLEN ind;
 } rb_cell;
 
 typedef struct rowbuf {
@@ -707,13 +731,16 @@ typedef struct rowbuf {
     int ncols, max_rows;
     int rows, col;
     rb_cell cells[RB_MAX_PARAMS];
-    db_stmt *full, *one;
+    SQLHSTMT full, one;
 } rowbuf;
 
-static int rb_prepare(rowbuf *b, int rows, db_stmt **out)
+static int rb_prepare(rowbuf *b, int rows, SQLHSTMT *out)
 {
     char sql[2048];
+    SQLHDBC dbc = db_native_handle(b->d);
+    SQLHSTMT h = SQL_NULL_HSTMT;
     size_t n = (size_t)snprintf(sql, sizeof sql, "%s", b->head);
+    *out = SQL_NULL_HSTMT;
     for (int r = 0; r < rows && n < sizeof sql; r++) {
         n += (size_t)snprintf(sql + n, sizeof sql - n, "%s(", r ? "," : "");
         for (int c = 0; c < b->ncols && n < sizeof sql; c++)
@@ -722,7 +749,17 @@ static int rb_prepare(rowbuf *b, int rows, db_stmt **out)
     }
     if (n >= sizeof sql)
         return CM_ETOOBIG;
-    return db_prepare(b->d, out, sql);
+    if (!dbc)
+        return CM_EDBCONN;
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &h)))
+        return db_native_error(b->d, SQL_HANDLE_DBC, dbc, "allocate a statement");
+    if (!SQL_SUCCEEDED(SQLPrepare(h, (SQLCHAR *)sql, SQL_NTS))) {
+        int ret = db_native_error(b->d, SQL_HANDLE_STMT, h, "prepare");
+        SQLFreeHandle(SQL_HANDLE_STMT, h);
+        return ret;
+    }
+    *out = h;
+    return 0;
 }
 
 static int rb_open(rowbuf *b, db *d, const char *head, int ncols)
@@ -750,27 +787,45 @@ static void rb_clear(rowbuf *b)
 static void rb_close(rowbuf *b)
 {
     rb_clear(b);
-    db_finalize(b->full);
-    db_finalize(b->one);
-    b->full = b->one = NULL;
+    /* Handles of a connection that was lost went with it. */
+    if (db_native_handle(b->d)) {
+        if (b->full)
+            SQLFreeHandle(SQL_HANDLE_STMT, b->full);
+        if (b->one)
+            SQLFreeHandle(SQL_HANDLE_STMT, b->one);
+    }
+    b->full = b->one = SQL_NULL_HSTMT;
 }
 
-/* Run st over rows [first, first + nrows) of the buffer. */
-static int rb_exec(rowbuf *b, db_stmt *st, int first, int nrows)
+/* Run h over rows [first, first + nrows) of the buffer. */
+static int rb_exec(rowbuf *b, SQLHSTMT h, int first, int nrows)
 {
-    int ret = 0;
-    for (int r = 0; r < nrows && ret == 0; r++)
-        for (int c = 0; c < b->ncols && ret == 0; c++) {
+    for (int r = 0; r < nrows; r++)
+        for (int c = 0; c < b->ncols; c++) {
             rb_cell *cell = &b->cells[(first + r) * b->ncols + c];
-            int idx = r * b->ncols + c + 1;
-            ret = cell->kind == 1   ? db_bind_int(st, idx, cell->iv)
-                  : cell->kind == 2 ? db_bind_text(st, idx, cell->sv)
-                                    : db_bind_null(st, idx);
+            SQLUSMALLINT idx = (SQLUSMALLINT)(r * b->ncols + c + 1);
+            SQLRETURN rc;
+            if (cell->kind == 1) {
+                cell->ind = 0;
+                rc = SQLBindParameter(h, idx, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
+                                      &cell->iv, 0, &cell->ind);
+            } else if (cell->kind == 2) {
+                size_t len = strlen(cell->sv);
+                cell->ind = (SQLLEN)len;
+                rc = SQLBindParameter(h, idx, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR,
+                                      len ? len : 1, 0, cell->sv, (SQLLEN)len + 1, &cell->ind);
+            } else {
+                cell->ind = SQL_NULL_DATA;
+                rc = SQLBindParameter(h, idx, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR, 1, 0, NULL,
+                                      0, &cell->ind);
+            }
+            if (!SQL_SUCCEEDED(rc))
+                return db_native_error(b->d, SQL_HANDLE_STMT, h, "bind");
         }
-    if (ret == 0)
-        ret = db_step(st);
-    db_reset(st);
-    return ret < 0 ? ret : 0;
+    SQLRETURN rc = SQLExecute(h);
+    if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA)
+        return db_native_error(b->d, SQL_HANDLE_STMT, h, "insert");
+    return 0;
 }
 
 /* Write every complete row held back. */
@@ -837,18 +892,7 @@ static int rb_end(rowbuf *b)
 /* Store                                                               */
 /* ------------------------------------------------------------------ */
 
-enum {
-    RB_UPDATE,
-    RB_REV,
-    RB_XML,
-    RB_RIC,
-    RB_SUP,
-    RB_BUNDLE,
-    RB_LOC,
-    RB_FILE,
-    RB_FFR,
-    RB_COUNT
-};
+enum { RB_UPDATE, RB_REV, RB_XML, RB_RIC, RB_SUP, RB_BUNDLE, RB_LOC, RB_FILE, RB_FFR, RB_COUNT };
 
 static const struct {
     const char *head;
@@ -871,15 +915,7 @@ static const struct {
     {"INSERT INTO tbFileForRevision (RevisionID, FileDigest) VALUES ", 2},
 };
 
-enum {
-    ST_SET_TYPE,
-    ST_CLR_LATEST,
-    ST_DEL_CAT,
-    ST_INS_CAT,
-    ST_SEL_FILE,
-    ST_SET_FILE_URL,
-    ST_COUNT
-};
+enum { ST_SET_TYPE, ST_CLR_LATEST, ST_DEL_CAT, ST_INS_CAT, ST_SEL_FILE, ST_SET_FILE_URL, ST_COUNT };
 
 static const char *const store_sql[ST_COUNT] = {
     "UPDATE tbUpdate SET UpdateTypeName = ? WHERE LocalUpdateID = ?",
@@ -940,8 +976,8 @@ int susdb_store_open(susdb_store **out, db *d)
                             &v)) < 0)
         goto fail;
     s->next_revision = v + 1;
-    if ((ret = db_query_int(d, "SELECT COALESCE(MAX(ChangeAnchor), 0) FROM tbRevision", NULL,
-                            NULL, &v)) < 0)
+    if ((ret = db_query_int(d, "SELECT COALESCE(MAX(ChangeAnchor), 0) FROM tbRevision", NULL, NULL,
+                            &v)) < 0)
         goto fail;
     s->next_anchor = v + 1;
     /* Every GUID known, with its highest revision, so storing needs no lookups. */
@@ -1028,9 +1064,9 @@ int susdb_store_has(susdb_store *s, const char *update_id, int revision)
     snprintf(lid, sizeof lid, "%lld", e->local_id);
     snprintf(rev, sizeof rev, "%d", revision);
     ret = db_query_int(s->d,
-                           "SELECT COUNT(*) FROM tbRevision WHERE LocalUpdateID = CAST(? AS "
-                           "INTEGER) AND RevisionNumber = CAST(? AS INTEGER)",
-                           lid, rev, &n);
+                       "SELECT COUNT(*) FROM tbRevision WHERE LocalUpdateID = CAST(? AS "
+                       "INTEGER) AND RevisionNumber = CAST(? AS INTEGER)",
+                       lid, rev, &n);
     return ret < 0 ? ret : n > 0;
 }
 
@@ -1131,8 +1167,8 @@ int susdb_store_update(susdb_store *s, const updxml_update *u, const char *xml, 
     int created = ret == 1;
     long long lid = e->local_id;
     int prev_max = e->max_revision;
-    if (prev_max && u->revision <= prev_max && (ret = susdb_store_has(s, u->update_id, u->revision)))
-    {
+    if (prev_max && u->revision <= prev_max &&
+        (ret = susdb_store_has(s, u->update_id, u->revision))) {
         if (ret < 0)
             return ret;
         *what = SUSDB_STORED_SAME;
@@ -1192,8 +1228,8 @@ int susdb_store_update(susdb_store *s, const updxml_update *u, const char *xml, 
         if (u->prereqs[p].is_category)
             ncat += u->prereqs[p].nids;
     long long *cats = malloc((ncat ? ncat : 1) * sizeof *cats);
-    const void **ptrs = malloc((u->nsuperseded + u->nbundled + u->nlocalized + u->nfiles + 1) *
-                               sizeof *ptrs);
+    const void **ptrs =
+        malloc((u->nsuperseded + u->nbundled + u->nlocalized + u->nfiles + 1) * sizeof *ptrs);
     if (!cats || !ptrs) {
         free(cats);
         free(ptrs);
@@ -1478,13 +1514,13 @@ int susdb_break_cycles(db *d, susdb_cycle_fn fn, void *ud)
                        fn, ud);
     if (a < 0)
         return a;
-    int b = break_kind(d, "bundle",
-                       "SELECT s.RevisionID, u.UpdateID, s.BundledUpdateID FROM "
-                       "tbBundleDependency s JOIN tbRevision r ON r.RevisionID = s.RevisionID "
-                       "AND r.IsLatestRevision = 1 JOIN tbUpdate u ON u.LocalUpdateID = "
-                       "r.LocalUpdateID ORDER BY r.ChangeAnchor",
-                       "DELETE FROM tbBundleDependency WHERE RevisionID = ? AND BundledUpdateID = ?",
-                       fn, ud);
+    int b = break_kind(
+        d, "bundle",
+        "SELECT s.RevisionID, u.UpdateID, s.BundledUpdateID FROM "
+        "tbBundleDependency s JOIN tbRevision r ON r.RevisionID = s.RevisionID "
+        "AND r.IsLatestRevision = 1 JOIN tbUpdate u ON u.LocalUpdateID = "
+        "r.LocalUpdateID ORDER BY r.ChangeAnchor",
+        "DELETE FROM tbBundleDependency WHERE RevisionID = ? AND BundledUpdateID = ?", fn, ud);
     if (b < 0)
         return b;
     return a + b;
@@ -1578,7 +1614,8 @@ static int expand_categories(db *d, char (*ids)[37], size_t n, id_set *out)
     /* Add children until nothing changes (the category tree is shallow). */
     for (int changed = 1; ret >= 0 && changed;) {
         changed = 0;
-        qsort(out->v, out->n, sizeof *out->v, cmp_ll);
+        if (out->n)
+            qsort(out->v, out->n, sizeof *out->v, cmp_ll);
         for (size_t i = 0; i < nc && ret >= 0; i++)
             if (cats[i].parent && !set_has(out, cats[i].id) && set_has(out, cats[i].parent)) {
                 ret = set_add(out, cats[i].id);
@@ -1587,13 +1624,14 @@ static int expand_categories(db *d, char (*ids)[37], size_t n, id_set *out)
     }
     free(cats);
     if (ret >= 0)
-        qsort(out->v, out->n, sizeof *out->v, cmp_ll);
+        if (out->n)
+            qsort(out->v, out->n, sizeof *out->v, cmp_ll);
     return ret < 0 ? ret : 0;
 }
 
-int susdb_revisions_since(db *d, long long after, long long upto, int categories, char (*products)[37],
-                          size_t nproducts, char (*classes)[37], size_t nclasses,
-                          wsusss_identity **ids, size_t *n)
+int susdb_revisions_since(db *d, long long after, long long upto, int categories,
+                          char (*products)[37], size_t nproducts, char (*classes)[37],
+                          size_t nclasses, wsusss_identity **ids, size_t *n)
 {
     id_set prod = {0}, cls = {0};
     wsusss_identity *v = NULL;
@@ -1800,6 +1838,139 @@ int susdb_file_url(db *d, const char *digest, char *buf, size_t len)
     return ret < 0 ? ret : 0;
 }
 
+#define IN_CHUNK 60 /* values per IN (...) list: under the database layer's 64 parameters */
+
+/* "<head>(?,?,...)<tail>" with n markers: the text depends on a count, never on data. */
+static void in_list_sql(char *buf, size_t len, const char *head, size_t n, const char *tail)
+{
+    size_t used = (size_t)snprintf(buf, len, "%s(", head);
+    for (size_t i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s?", i ? "," : "");
+    snprintf(buf + used, len > used ? len - used : 0, ")%s", tail);
+}
+
+void susdb_blobs_free(susdb_blob *b, size_t n)
+{
+    for (size_t i = 0; b && i < n; i++) {
+        free(b[i].xml);
+        free(b[i].digests);
+    }
+}
+
+int susdb_revisions_xml(db *d, const wsusss_identity *ids, size_t n, susdb_blob *out)
+{
+    char sql[1024];
+    long long *rev_ids = calloc(n ? n : 1, sizeof *rev_ids);
+    int ret = 0;
+    memset(out, 0, n * sizeof *out);
+    if (!rev_ids)
+        return -ENOMEM;
+    for (size_t off = 0; off < n && ret == 0; off += IN_CHUNK) {
+        size_t cnt = n - off < IN_CHUNK ? n - off : IN_CHUNK;
+        db_stmt *st;
+        in_list_sql(sql, sizeof sql,
+                    "SELECT u.UpdateID, r.RevisionNumber, r.RevisionID, x.RootElementXml FROM "
+                    "tbUpdate u JOIN tbRevision r ON r.LocalUpdateID = u.LocalUpdateID JOIN tbXml "
+                    "x ON x.RevisionID = r.RevisionID WHERE u.UpdateID IN ",
+                    cnt, "");
+        if ((ret = db_prepare(d, &st, sql)) < 0)
+            break;
+        for (size_t i = 0; i < cnt; i++)
+            db_bind_text(st, (int)i + 1, ids[off + i].id);
+        while ((ret = db_step(st)) == 1) {
+            const char *id = db_col_text(st, 0);
+            int rev = (int)db_col_int(st, 1);
+            for (size_t i = off; i < off + cnt; i++)
+                if (!out[i].xml && ids[i].revision == rev && strcmp(ids[i].id, id) == 0) {
+                    rev_ids[i] = db_col_int(st, 2);
+                    out[i].xml = strdup(db_col_text(st, 3));
+                    if (!out[i].xml) {
+                        ret = -ENOMEM;
+                        break;
+                    }
+                    out[i].len = strlen(out[i].xml);
+                }
+            if (ret < 0)
+                break;
+        }
+        db_finalize(st);
+    }
+    /* The digests, by revision. */
+    for (size_t off = 0; off < n && ret >= 0; off += IN_CHUNK) {
+        size_t cnt = n - off < IN_CHUNK ? n - off : IN_CHUNK;
+        db_stmt *st;
+        in_list_sql(sql, sizeof sql,
+                    "SELECT RevisionID, FileDigest FROM tbFileForRevision WHERE RevisionID IN ",
+                    cnt, " ORDER BY RevisionID, FileDigest");
+        if ((ret = db_prepare(d, &st, sql)) < 0)
+            break;
+        for (size_t i = 0; i < cnt; i++)
+            db_bind_int(st, (int)i + 1, rev_ids[off + i]);
+        while ((ret = db_step(st)) == 1) {
+            long long rid = db_col_int(st, 0);
+            for (size_t i = off; i < off + cnt; i++) {
+                if (rev_ids[i] != rid || !out[i].xml)
+                    continue;
+                char(*nv)[48] = realloc(out[i].digests, (out[i].ndigests + 1) * sizeof *nv);
+                if (!nv) {
+                    ret = -ENOMEM;
+                    break;
+                }
+                out[i].digests = nv;
+                snprintf(nv[out[i].ndigests++], 48, "%s", db_col_text(st, 1));
+            }
+            if (ret < 0)
+                break;
+        }
+        db_finalize(st);
+    }
+    free(rev_ids);
+    if (ret < 0) {
+        susdb_blobs_free(out, n);
+        memset(out, 0, n * sizeof *out);
+        return ret;
+    }
+    return 0;
+}
+
+int susdb_file_urls(db *d, char (*digests)[48], size_t n, char **urls)
+{
+    char sql[1024];
+    int ret = 0;
+    for (size_t i = 0; i < n; i++)
+        urls[i] = NULL;
+    for (size_t off = 0; off < n && ret >= 0; off += IN_CHUNK) {
+        size_t cnt = n - off < IN_CHUNK ? n - off : IN_CHUNK;
+        db_stmt *st;
+        in_list_sql(sql, sizeof sql,
+                    "SELECT FileDigest, COALESCE(MUURL, '') FROM tbFile WHERE FileDigest IN ", cnt,
+                    "");
+        if ((ret = db_prepare(d, &st, sql)) < 0)
+            break;
+        for (size_t i = 0; i < cnt; i++)
+            db_bind_text(st, (int)i + 1, digests[off + i]);
+        while ((ret = db_step(st)) == 1)
+            for (size_t i = off; i < off + cnt; i++)
+                if (!urls[i] && strcmp(digests[i], db_col_text(st, 0)) == 0 &&
+                    !(urls[i] = strdup(db_col_text(st, 1)))) {
+                    ret = -ENOMEM;
+                    break;
+                }
+        db_finalize(st);
+    }
+    for (size_t i = 0; i < n && ret >= 0; i++)
+        if (!urls[i] && !(urls[i] = strdup("")))
+            ret = -ENOMEM;
+    if (ret < 0) {
+        for (size_t i = 0; i < n; i++) {
+            free(urls[i]);
+            urls[i] = NULL;
+        }
+        return ret;
+    }
+    return 0;
+}
+
 int susdb_categories(db *d, const char *language, wsusapi_category **out, size_t *n)
 {
     db_stmt *st;
@@ -1883,8 +2054,7 @@ int susdb_update_by_id(db *d, const char *update_id, const char *language, wsusa
         out->arrival_time = parse_db_time(db_col_text(st, 7));
         out->is_expired = db_col_int(st, 8) != 0;
         out->is_superseded = db_col_int(st, 9) != 0;
-        snprintf(out->classification_id, sizeof out->classification_id, "%s",
-                 db_col_text(st, 10));
+        snprintf(out->classification_id, sizeof out->classification_id, "%s", db_col_text(st, 10));
         ret = 0;
     } else if (ret == 0) {
         ret = CM_ENOTFOUND;

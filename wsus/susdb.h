@@ -111,20 +111,36 @@ int susdb_break_cycles(db *d, susdb_cycle_fn fn, void *ud);
 int susdb_max_anchor(db *d, long long *out);
 
 /*
- * Latest revisions changed after `after` and up to `upto` (anchor values): categories (config pass) or
- * updates.  For updates, when products or classifications are given, only
- * updates in at least one of the products (or their descendants) and at
- * least one of the classifications.  *ids malloc'd.
+ * Latest revisions changed after `after` and up to `upto` (anchor values): categories (config pass)
+ * or updates.  For updates, when products or classifications are given, only updates in at least
+ * one of the products (or their descendants) and at least one of the classifications.  *ids
+ * malloc'd.
  */
-int susdb_revisions_since(db *d, long long after, long long upto, int categories, char (*products)[37],
-                          size_t nproducts, char (*classes)[37], size_t nclasses,
-                          wsusss_identity **ids, size_t *n);
+int susdb_revisions_since(db *d, long long after, long long upto, int categories,
+                          char (*products)[37], size_t nproducts, char (*classes)[37],
+                          size_t nclasses, wsusss_identity **ids, size_t *n);
 
 /* The XML of one revision (malloc'd) and its file digests; CM_ENOTFOUND when unknown. */
 int susdb_revision_xml(db *d, const wsusss_identity *id, char **xml, size_t *len,
                        char (**digests)[48], size_t *ndigests);
 /* The MUURL of a file, "" when none. */
 int susdb_file_url(db *d, const char *digest, char *buf, size_t len);
+
+/*
+ * GetUpdateData's reads, a batch at a time (a few statements for a whole
+ * batch instead of a few per revision): the XML and file digests of each of
+ * ids[i] in out[i] (xml NULL when that revision is unknown).
+ */
+typedef struct susdb_blob {
+    char *xml;
+    size_t len;
+    char (*digests)[48];
+    size_t ndigests;
+} susdb_blob;
+int susdb_revisions_xml(db *d, const wsusss_identity *ids, size_t n, susdb_blob *out);
+void susdb_blobs_free(susdb_blob *b, size_t n);
+/* The MUURL of each digest (urls[i] malloc'd, "" when none). */
+int susdb_file_urls(db *d, char (*digests)[48], size_t n, char **urls);
 
 /*
  * The GUIDs of the given categories and of every stored category below

@@ -144,54 +144,67 @@ static int wanted(sync_run *r, const updxml_update *u)
  * does not stop the sync; a database failure does.  expect_id, when given,
  * is the identity the source announced for this blob.
  */
-static int store_one(sync_run *r, const char *xml, size_t len, const wsusss_identity *expect,
-                     const susdb_url *urls, size_t nurls)
+/*
+ * Store one update already parsed (parse_ret is updxml_parse's result, u
+ * its output).  Bad XML is refused with one log line and does not stop the
+ * sync; a database failure does.  expect, when given, is the identity the
+ * source announced for this blob.  u is freed.
+ */
+static int store_parsed(sync_run *r, int parse_ret, updxml_update *u, const char *xml, size_t len,
+                        const wsusss_identity *expect, const susdb_url *urls, size_t nurls)
 {
-    updxml_update u;
     susdb_stored what;
-    int dropped = 0;
-    int ret = updxml_parse(xml, len, &u);
-    if (ret < 0) {
+    int dropped = 0, ret;
+    if (parse_ret < 0) {
         r->n_bad++;
         log_msg("CatalogSyncAgent.ImportUpdate Update %s revision %d refused: its update XML is "
                 "%s.",
                 expect ? expect->id : "(unknown)", expect ? expect->revision : 0,
-                ret == CM_ETOOBIG ? "too large" : "malformed or of an unknown type");
+                parse_ret == CM_ETOOBIG ? "too large" : "malformed or of an unknown type");
         return 0;
     }
-    if (expect && (strcmp(u.update_id, expect->id) != 0 || u.revision != expect->revision)) {
+    if (expect && (strcmp(u->update_id, expect->id) != 0 || u->revision != expect->revision)) {
         r->n_bad++;
         log_msg("CatalogSyncAgent.ImportUpdate Update %s revision %d refused: its XML is update %s "
                 "revision %d.",
-                expect->id, expect->revision, u.update_id, u.revision);
-        updxml_free(&u);
+                expect->id, expect->revision, u->update_id, u->revision);
+        updxml_free(u);
         return 0;
     }
-    if (!wanted(r, &u)) {
+    if (!wanted(r, u)) {
         r->n_filtered++;
-        updxml_free(&u);
+        updxml_free(u);
         return 0;
     }
-    ret = susdb_store_update(r->store, &u, xml, len, urls, nurls, &what, &dropped);
+    ret = susdb_store_update(r->store, u, xml, len, urls, nurls, &what, &dropped);
     if (ret == 0) {
         if (dropped)
             log_msg("CatalogSyncAgent.ImportUpdate Update %s refers to itself %d time(s) as its "
                     "own category, superseded or bundled update; those references are ignored.",
-                    u.update_id, dropped);
+                    u->update_id, dropped);
         if (what == SUSDB_STORED_NEW)
             r->n_new++;
         else if (what == SUSDB_STORED_REVISED)
             r->n_revised++;
         else
             r->n_same++;
-        if (what != SUSDB_STORED_SAME && u.expired)
+        if (what != SUSDB_STORED_SAME && u->expired)
             r->n_expired++;
         log_verbose("CatalogSyncAgent.ImportUpdate %s %s revision %d - %s",
-                    what == SUSDB_STORED_SAME ? "Unchanged" : "Imported", u.update_id, u.revision,
-                    updxml_title(&u, "en") ? updxml_title(&u, "en") : "");
+                    what == SUSDB_STORED_SAME ? "Unchanged" : "Imported", u->update_id, u->revision,
+                    updxml_title(u, "en") ? updxml_title(u, "en") : "");
     }
-    updxml_free(&u);
+    updxml_free(u);
     return ret;
+}
+
+/* Parse and store one update from its XML (see store_parsed). */
+static int store_one(sync_run *r, const char *xml, size_t len, const wsusss_identity *expect,
+                     const susdb_url *urls, size_t nurls)
+{
+    updxml_update u;
+    int ret = updxml_parse(xml, len, &u);
+    return store_parsed(r, ret, &u, xml, len, expect, urls, nurls);
 }
 
 static int db_failure(sync_run *r, int ret, const char *what)
@@ -490,9 +503,9 @@ static int sync_offline(sync_run *r)
 typedef struct uss_src {
     sync_run *r;
     wsusss_client *c;
-    char url[600];   /* for logs and the anchors' key */
-    int is_mu;       /* Microsoft Update itself */
-    int max_batch;   /* MaxNumberOfUpdatesPerRequest */
+    char url[600]; /* for logs and the anchors' key */
+    int is_mu;     /* Microsoft Update itself */
+    int max_batch; /* MaxNumberOfUpdatesPerRequest */
     int reauthorized;
 } uss_src;
 
@@ -508,8 +521,11 @@ static int uss_authorize(uss_src *s)
     return ret < 0 ? uss_fail(s, ret) : 0;
 }
 
-/* A cookie the upstream refuses means: authorize again, once, and retry. */
-static int cookie_refused(uss_src *s, int ret)
+/*
+ * A cookie the upstream refuses means: authorize again and retry (a few
+ * times per sync).  A failed authorization leaves its text in err.
+ */
+static int cookie_refused(uss_src *s, int ret, char *err, size_t errlen)
 {
     const char *code = wsusss_client_fault_code(s->c);
     if (ret != SOAP_EFAULT || s->reauthorized > 2)
@@ -521,74 +537,245 @@ static int cookie_refused(uss_src *s, int ret)
     log_msg("CatalogSyncAgent.Sync The upstream server refused the cookie (%s); authorizing "
             "again.",
             code);
-    return uss_authorize(s) == 0;
+    if (wsusss_authorize(s->c, s->r->w->server_name, s->r->w->server_id) < 0) {
+        snprintf(err, errlen, "%s", wsusss_client_error(s->c));
+        return 0;
+    }
+    return 1;
+}
+
+/*
+ * Fetching runs ahead of storing, in a thread of its own: while one batch
+ * is written to the database, the next ones are requested, received and
+ * parsed (the HTTP exchange, the SOAP message and each update's XML), so
+ * the upstream server, the network and both cores work at once.
+ */
+#define FETCH_AHEAD 3
+
+typedef struct fetched {
+    int ret; /* < 0: this batch could not be fetched; error says why */
+    char error[1024];
+    size_t off, cnt;
+    wsusss_update_data *ups;
+    size_t nups;
+    wsusss_file_url *urls;
+    size_t nurls;
+    updxml_update *parsed; /* parsed[i] of ups[i], when parse_ret[i] == 0 */
+    int *parse_ret;
+    int *asked; /* ups[i] is one of the identities asked for */
+} fetched;
+
+typedef struct fetcher {
+    uss_src *s;
+    const wsusss_identity *ids;
+    size_t n;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    fetched *q[FETCH_AHEAD];
+    int head, count, quit, done;
+} fetcher;
+
+static void fetched_free(fetched *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; f->parsed && i < f->nups; i++)
+        if (f->parse_ret[i] == 0)
+            updxml_free(&f->parsed[i]);
+    free(f->parsed);
+    free(f->parse_ret);
+    free(f->asked);
+    wsusss_update_data_free(f->ups, f->nups);
+    wsusss_file_urls_free(f->urls, f->nurls);
+    free(f);
+}
+
+/* One GetUpdateData, then every update's XML parsed. */
+static void fetch_batch(fetcher *ft, fetched *f)
+{
+    uss_src *s = ft->s;
+    int ret;
+    do {
+        ret = wsusss_get_update_data(s->c, ft->ids + f->off, f->cnt, &f->ups, &f->nups, &f->urls,
+                                     &f->nurls);
+    } while (ret < 0 && cookie_refused(s, ret, f->error, sizeof f->error));
+    if (ret < 0) {
+        f->ret = ret;
+        if (!f->error[0])
+            snprintf(f->error, sizeof f->error, "%s", wsusss_client_error(s->c));
+        return;
+    }
+    f->parsed = calloc(f->nups ? f->nups : 1, sizeof *f->parsed);
+    f->parse_ret = calloc(f->nups ? f->nups : 1, sizeof *f->parse_ret);
+    f->asked = calloc(f->nups ? f->nups : 1, sizeof *f->asked);
+    if (!f->parsed || !f->parse_ret || !f->asked) {
+        f->ret = -ENOMEM;
+        snprintf(f->error, sizeof f->error, "SusDbError: out of memory");
+        return;
+    }
+    for (size_t i = 0; i < f->nups; i++) {
+        for (size_t k = 0; k < f->cnt && !f->asked[i]; k++)
+            f->asked[i] = strcmp(ft->ids[f->off + k].id, f->ups[i].id.id) == 0 &&
+                          ft->ids[f->off + k].revision == f->ups[i].id.revision;
+        f->parse_ret[i] = -1;
+        if (f->asked[i])
+            f->parse_ret[i] = updxml_parse(f->ups[i].xml, f->ups[i].xml_len, &f->parsed[i]);
+    }
+}
+
+static void *fetch_main(void *arg)
+{
+    fetcher *ft = arg;
+    size_t step = (size_t)ft->s->max_batch;
+    for (size_t off = 0; off < ft->n; off += step) {
+        pthread_mutex_lock(&ft->mu);
+        while (ft->count == FETCH_AHEAD && !ft->quit)
+            pthread_cond_wait(&ft->cv, &ft->mu);
+        int quit = ft->quit;
+        pthread_mutex_unlock(&ft->mu);
+        if (quit)
+            break;
+        fetched *f = calloc(1, sizeof *f);
+        if (f) {
+            f->off = off;
+            f->cnt = ft->n - off < step ? ft->n - off : step;
+            fetch_batch(ft, f);
+        }
+        pthread_mutex_lock(&ft->mu);
+        ft->q[(ft->head + ft->count) % FETCH_AHEAD] = f; /* NULL: out of memory */
+        ft->count++;
+        pthread_cond_broadcast(&ft->cv);
+        pthread_mutex_unlock(&ft->mu);
+        if (!f || f->ret < 0)
+            break;
+    }
+    pthread_mutex_lock(&ft->mu);
+    ft->done = 1;
+    pthread_cond_broadcast(&ft->cv);
+    pthread_mutex_unlock(&ft->mu);
+    return NULL;
+}
+
+/* The next fetched batch, or NULL when the fetcher has finished. */
+static fetched *fetch_next(fetcher *ft, int *end)
+{
+    fetched *f = NULL;
+    pthread_mutex_lock(&ft->mu);
+    while (ft->count == 0 && !ft->done)
+        pthread_cond_wait(&ft->cv, &ft->mu);
+    *end = ft->count == 0;
+    if (ft->count) {
+        f = ft->q[ft->head];
+        ft->head = (ft->head + 1) % FETCH_AHEAD;
+        ft->count--;
+        pthread_cond_broadcast(&ft->cv);
+    }
+    pthread_mutex_unlock(&ft->mu);
+    return f;
+}
+
+/* Store one fetched batch (in the current transaction). */
+static int store_fetched(sync_run *r, fetched *f)
+{
+    int ret = 0;
+    susdb_url *su = f->nurls ? calloc(f->nurls, sizeof *su) : NULL;
+    if (f->nurls && !su) {
+        snprintf(r->error, sizeof r->error, "SusDbError: out of memory");
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < f->nurls; i++) {
+        su[i].digest = f->urls[i].digest;
+        su[i].url = f->urls[i].mu_url;
+    }
+    if ((ret = local_begin(r)) == 0) {
+        for (size_t i = 0; i < f->nups && ret == 0; i++) {
+            /* Only what was asked for, with the identity it was asked as. */
+            if (!f->asked[i]) {
+                r->n_bad++;
+                log_msg("CatalogSyncAgent.ImportUpdate The upstream server sent update %s "
+                        "revision %d, which was not asked for; it is ignored.",
+                        f->ups[i].id.id, f->ups[i].id.revision);
+                continue;
+            }
+            int pr = f->parse_ret[i];
+            f->parse_ret[i] = -1; /* store_parsed frees it */
+            ret = store_parsed(r, pr, &f->parsed[i], f->ups[i].xml, f->ups[i].xml_len,
+                               &f->ups[i].id, su, f->nurls);
+            if (ret < 0)
+                db_failure(r, ret, "cannot store an update");
+        }
+        r->batch += (int)f->cnt;
+        if (ret == 0 && r->batch >= COMMIT_EVERY)
+            ret = local_commit(r);
+    }
+    free(su);
+    return ret;
 }
 
 /* Fetch and store the missing revisions of ids, in batches. */
 static int uss_fetch(uss_src *s, wsusss_identity *ids, size_t n)
 {
     sync_run *r = s->r;
-    int ret;
-    for (size_t off = 0; off < n; off += (size_t)s->max_batch) {
-        size_t cnt = n - off < (size_t)s->max_batch ? n - off : (size_t)s->max_batch;
-        wsusss_update_data *ups = NULL;
-        wsusss_file_url *urls = NULL;
-        size_t nups = 0, nurls = 0;
+    fetcher ft = {.s = s, .ids = ids, .n = n};
+    pthread_t th;
+    int ret = 0, end = 0;
+    if (!n)
+        return local_commit(r);
+    pthread_mutex_init(&ft.mu, NULL);
+    pthread_cond_init(&ft.cv, NULL);
+    if ((ret = pthread_create(&th, NULL, fetch_main, &ft)) != 0) {
+        snprintf(r->error, sizeof r->error, "SusDbError: cannot start a thread");
+        pthread_mutex_destroy(&ft.mu);
+        pthread_cond_destroy(&ft.cv);
+        return -ret;
+    }
+    for (;;) {
         if (stopping(r)) {
             r->canceled = 1;
-            return local_commit(r) < 0 ? -1 : 1;
+            ret = 1;
+            break;
         }
-        do {
-            ret = wsusss_get_update_data(s->c, ids + off, cnt, &ups, &nups, &urls, &nurls);
-        } while (ret < 0 && cookie_refused(s, ret));
-        if (ret < 0) {
-            local_abort(r);
-            return uss_fail(s, ret);
-        }
-        susdb_url *su = nurls ? calloc(nurls, sizeof *su) : NULL;
-        if (nurls && !su) {
-            wsusss_update_data_free(ups, nups);
-            wsusss_file_urls_free(urls, nurls);
-            local_abort(r);
+        fetched *f = fetch_next(&ft, &end);
+        if (end)
+            break;
+        if (!f) {
             snprintf(r->error, sizeof r->error, "SusDbError: out of memory");
-            return -ENOMEM;
+            ret = -ENOMEM;
+            break;
         }
-        for (size_t i = 0; i < nurls; i++) {
-            su[i].digest = urls[i].digest;
-            su[i].url = urls[i].mu_url;
+        if (f->ret < 0) {
+            snprintf(r->error, sizeof r->error, "%s", f->error);
+            ret = f->ret;
+            fetched_free(f);
+            break;
         }
-        if ((ret = local_begin(r)) == 0) {
-            for (size_t i = 0; i < nups && ret == 0; i++) {
-                /* Only what was asked for, with the identity it was asked as. */
-                int asked = 0;
-                for (size_t k = 0; k < cnt && !asked; k++)
-                    asked = strcmp(ids[off + k].id, ups[i].id.id) == 0 &&
-                            ids[off + k].revision == ups[i].id.revision;
-                if (!asked) {
-                    r->n_bad++;
-                    log_msg("CatalogSyncAgent.ImportUpdate The upstream server sent update %s "
-                            "revision %d, which was not asked for; it is ignored.",
-                            ups[i].id.id, ups[i].id.revision);
-                    continue;
-                }
-                ret = store_one(r, ups[i].xml, ups[i].xml_len, &ups[i].id, su, nurls);
-                if (ret < 0)
-                    db_failure(r, ret, "cannot store an update");
-            }
-            r->batch += (int)cnt;
-            if (ret == 0 && r->batch >= COMMIT_EVERY)
-                ret = local_commit(r);
-        }
-        free(su);
-        wsusss_update_data_free(ups, nups);
-        wsusss_file_urls_free(urls, nurls);
-        if (ret < 0) {
-            local_abort(r);
-            return ret;
-        }
+        ret = store_fetched(r, f);
+        size_t cnt = f->cnt;
+        fetched_free(f);
+        if (ret < 0)
+            break;
         add_processed(r, (long long)cnt, 0);
     }
-    return local_commit(r);
+    /* Stop the fetcher and free what it fetched ahead. */
+    pthread_mutex_lock(&ft.mu);
+    ft.quit = 1;
+    pthread_cond_broadcast(&ft.cv);
+    pthread_mutex_unlock(&ft.mu);
+    pthread_join(th, NULL);
+    while (ft.count) {
+        fetched_free(ft.q[ft.head]);
+        ft.head = (ft.head + 1) % FETCH_AHEAD;
+        ft.count--;
+    }
+    pthread_mutex_destroy(&ft.mu);
+    pthread_cond_destroy(&ft.cv);
+    if (ret < 0) {
+        local_abort(r);
+        return ret;
+    }
+    /* Done, or canceled: what is stored so far is whole. */
+    int c = local_commit(r);
+    return c < 0 ? c : ret;
 }
 
 /* Keep only the revisions not stored yet (what makes a retried sync resume). */
@@ -620,9 +807,9 @@ static int uss_pass(uss_src *s, wsusss_filter *f, const char *anchor_key, wsusap
         f->anchor[0] = '\0';
     do {
         ret = wsusss_get_revision_ids(s->c, f, anchor, sizeof anchor, &ids, &n);
-    } while (ret < 0 && cookie_refused(s, ret));
+    } while (ret < 0 && cookie_refused(s, ret, r->error, sizeof r->error));
     if (ret < 0)
-        return uss_fail(s, ret);
+        return r->error[0] ? ret : uss_fail(s, ret);
     size_t listed = n;
     if ((ret = missing_only(r, ids, &n)) < 0) {
         free(ids);
@@ -651,8 +838,10 @@ static int cmp_str(const void *a, const void *b)
 static void filter_key(sync_run *r, const int *langs, size_t nl, char *buf, size_t len)
 {
     size_t used = 0;
-    qsort(r->sub.product_ids, r->sub.nproducts, sizeof(char *), cmp_str);
-    qsort(r->sub.classification_ids, r->sub.nclassifications, sizeof(char *), cmp_str);
+    if (r->sub.nproducts)
+        qsort(r->sub.product_ids, r->sub.nproducts, sizeof(char *), cmp_str);
+    if (r->sub.nclassifications)
+        qsort(r->sub.classification_ids, r->sub.nclassifications, sizeof(char *), cmp_str);
     used += (size_t)snprintf(buf + used, len - used, "r%d|p", r->cfg.replica_mode);
     for (size_t i = 0; i < r->sub.nproducts && used < len; i++)
         used += (size_t)snprintf(buf + used, len - used, ":%.8s", r->sub.product_ids[i]);
@@ -679,7 +868,8 @@ static int sync_uss(sync_run *r, const soap_endpoint *ep, const char *url, int i
                  "parsed.");
         return ret;
     }
-    log_msg("CatalogSyncAgent.Sync Synchronizing from %s %s", is_mu ? "Microsoft Update" : "the upstream server", url);
+    log_msg("CatalogSyncAgent.Sync Synchronizing from %s %s",
+            is_mu ? "Microsoft Update" : "the upstream server", url);
     /* Anchors belong to one upstream: a new upstream starts from nothing. */
     snprintf(key, sizeof key, "%s", url);
     if (susdb_get(r->d, "UpstreamAnchorSource", old, sizeof old) < 0 || strcmp(old, key) != 0) {
@@ -698,9 +888,10 @@ static int sync_uss(sync_run *r, const soap_endpoint *ep, const char *url, int i
         canchor[0] = '\0';
     do {
         ret = wsusss_get_config(s.c, canchor, &cd);
-    } while (ret < 0 && cookie_refused(&s, ret));
+    } while (ret < 0 && cookie_refused(&s, ret, r->error, sizeof r->error));
     if (ret < 0) {
-        uss_fail(&s, ret);
+        if (!r->error[0])
+            uss_fail(&s, ret);
         goto done;
     }
     s.max_batch = cd.max_updates_per_request;

@@ -140,19 +140,18 @@ static int check_cookie(uss_call *c, char *dss_guid, size_t glen)
     long long exp;
     int major, ret = wsusss_cookie_arg_read(c->op, &ck);
     if (ret < 0)
-        return fault(c, "soap:Client", WSUSSS_ERR_INVALID_COOKIE,
-                     "The cookie is missing or empty.", NULL);
+        return fault(c, "soap:Client", WSUSSS_ERR_INVALID_COOKIE, "The cookie is missing or empty.",
+                     NULL);
     ret = unseal(c->w, ck.data, fields, sizeof fields);
     wsusss_cookie_free(&ck);
     if (ret < 0 || sscanf(fields, "C1|%63[^|]|%31[^|]|%lld|%63[^|]", guid, ver, &exp, server) != 4)
-        return fault(c, "soap:Client", WSUSSS_ERR_INVALID_COOKIE,
-                     "The cookie could not be read.", NULL);
+        return fault(c, "soap:Client", WSUSSS_ERR_INVALID_COOKIE, "The cookie could not be read.",
+                     NULL);
     if (strcmp(server, c->w->server_id) != 0)
         return fault(c, "soap:Client", WSUSSS_ERR_INVALID_COOKIE,
                      "The cookie was issued by another server.", NULL);
     if ((long long)time(NULL) > exp)
-        return fault(c, "soap:Client", WSUSSS_ERR_INVALID_COOKIE, "The cookie has expired.",
-                     NULL);
+        return fault(c, "soap:Client", WSUSSS_ERR_INVALID_COOKIE, "The cookie has expired.", NULL);
     if (version_major(ver, &major) < 0)
         return fault(c, "soap:Client", WSUSSS_ERR_INVALID_PARAMETERS, "protocolVersion", NULL);
     if (major != 1)
@@ -184,8 +183,9 @@ static int op_auth_cookie(uss_call *c)
     /* The DSS table: one row per downstream server. */
     susdb_now(now, sizeof now);
     long long have = 0;
-    int ret = db_query_int(c->d, "SELECT COUNT(*) FROM tbDownstreamServerTarget WHERE AccountGuid = ?",
-                           guid, NULL, &have);
+    int ret =
+        db_query_int(c->d, "SELECT COUNT(*) FROM tbDownstreamServerTarget WHERE AccountGuid = ?",
+                     guid, NULL, &have);
     if (ret < 0)
         return db_fault(c, ret);
     db_stmt *st;
@@ -205,7 +205,8 @@ static int op_auth_cookie(uss_call *c)
     db_finalize(st);
     if (ret < 0)
         return db_fault(c, ret);
-    snprintf(fields, sizeof fields, "A1|%s|%lld", guid, (long long)time(NULL) + AUTH_COOKIE_LIFETIME_S);
+    snprintf(fields, sizeof fields, "A1|%s|%lld", guid,
+             (long long)time(NULL) + AUTH_COOKIE_LIFETIME_S);
     char *data = seal(c->w, fields);
     if (!data)
         return fault(c, "soap:Server", WSUSSS_ERR_INTERNAL, "Out of memory.", NULL);
@@ -296,7 +297,8 @@ static int op_config(uss_call *c)
     snprintf(cfg.languages[0].short_name, sizeof cfg.languages[0].short_name, "all");
     snprintf(cfg.languages[0].long_name, sizeof cfg.languages[0].long_name, "all");
     cfg.languages[0].enabled = (int)susdb_get_int(c->d, "AllUpdateLanguagesEnabled", 0);
-    memcpy(cfg.languages + 1, langs, n * sizeof *langs);
+    if (n)
+        memcpy(cfg.languages + 1, langs, n * sizeof *langs);
     cfg.nlanguages = n + 1;
     free(langs);
     cfg.catalog_only_sync = 1; /* metadata only: the lab serves no content files */
@@ -360,6 +362,8 @@ static int op_update_data(uss_call *c)
     wsusss_identity *ids;
     size_t n, ndig_all = 0, cap = 0;
     char(*all)[48] = NULL;
+    susdb_blob *blobs = NULL;
+    char **urls = NULL;
     int ret;
     if (check_cookie(c, NULL, 0) < 0)
         return -1;
@@ -371,22 +375,26 @@ static int op_update_data(uss_call *c)
                      "updateIds: more than MaxNumberOfUpdatesPerRequest", NULL);
     }
     long long compress_over = susdb_get_int(c->d, "CompressUpdateBlobsOver", COMPRESS_OVER_DEFAULT);
+    blobs = calloc(n ? n : 1, sizeof *blobs);
+    if (!blobs) {
+        free(ids);
+        return fault(c, "soap:Server", WSUSSS_ERR_INTERNAL, "Out of memory.", NULL);
+    }
+    if ((ret = susdb_revisions_xml(c->d, ids, n, blobs)) < 0) {
+        free(ids);
+        free(blobs);
+        return db_fault(c, ret);
+    }
     wsusss_update_response_begin(&c->out);
-    for (size_t i = 0; i < n; i++) {
-        char *xml, (*dig)[48];
-        size_t len, nd;
-        ret = susdb_revision_xml(c->d, &ids[i], &xml, &len, &dig, &nd);
-        if (ret == CM_ENOTFOUND)
+    for (size_t i = 0; i < n && ret == 0; i++) {
+        susdb_blob *bl = &blobs[i];
+        if (!bl->xml)
             continue; /* only the revisions found are returned (3.1.4.6) */
-        if (ret < 0) {
-            free(ids);
-            free(all);
-            return db_fault(c, ret);
-        }
-        int comp = compress_over >= 0 && (long long)len > compress_over;
-        ret = wsusss_update_response_add(&c->out, &ids[i], xml, len, comp, dig, nd);
-        for (size_t k = 0; ret == 0 && k < nd; k++) {
-            if (url_seen(all, ndig_all, dig[k]))
+        int comp = compress_over >= 0 && (long long)bl->len > compress_over;
+        ret = wsusss_update_response_add(&c->out, &ids[i], bl->xml, bl->len, comp, bl->digests,
+                                         bl->ndigests);
+        for (size_t k = 0; ret == 0 && k < bl->ndigests; k++) {
+            if (url_seen(all, ndig_all, bl->digests[k]))
                 continue;
             if (ndig_all == cap) {
                 cap = cap ? cap * 2 : 64;
@@ -397,28 +405,34 @@ static int op_update_data(uss_call *c)
                 }
                 all = nv;
             }
-            memcpy(all[ndig_all++], dig[k], 48);
-        }
-        free(xml);
-        free(dig);
-        if (ret < 0) {
-            free(ids);
-            free(all);
-            return fault(c, "soap:Server", WSUSSS_ERR_INTERNAL, "Out of memory.", NULL);
+            memcpy(all[ndig_all++], bl->digests[k], 48);
         }
     }
-    wsusss_update_response_urls(&c->out);
-    for (size_t k = 0; k < ndig_all; k++) {
-        char url[2048];
-        if ((ret = susdb_file_url(c->d, all[k], url, sizeof url)) < 0) {
-            free(ids);
+    susdb_blobs_free(blobs, n);
+    free(blobs);
+    free(ids);
+    if (ret == 0 && ndig_all) {
+        urls = calloc(ndig_all, sizeof *urls);
+        if (!urls)
+            ret = -ENOMEM;
+        else if ((ret = susdb_file_urls(c->d, all, ndig_all, urls)) < 0) {
+            free(urls);
             free(all);
             return db_fault(c, ret);
         }
-        wsusss_update_response_url(&c->out, all[k], url);
+    }
+    if (ret < 0) {
+        free(urls);
+        free(all);
+        return fault(c, "soap:Server", WSUSSS_ERR_INTERNAL, "Out of memory.", NULL);
+    }
+    wsusss_update_response_urls(&c->out);
+    for (size_t k = 0; k < ndig_all; k++) {
+        wsusss_update_response_url(&c->out, all[k], urls[k]);
+        free(urls[k]);
     }
     wsusss_update_response_end(&c->out);
-    free(ids);
+    free(urls);
     free(all);
     return 0;
 }
@@ -428,9 +442,9 @@ static const struct {
     int dssauth;
     int (*fn)(uss_call *c);
 } ops[] = {
-    {"GetAuthConfig", 0, op_auth_config},   {"GetCookie", 0, op_cookie},
-    {"GetConfigData", 0, op_config},        {"GetRevisionIdList", 0, op_revisions},
-    {"GetUpdateData", 0, op_update_data},   {"GetAuthorizationCookie", 1, op_auth_cookie},
+    {"GetAuthConfig", 0, op_auth_config}, {"GetCookie", 0, op_cookie},
+    {"GetConfigData", 0, op_config},      {"GetRevisionIdList", 0, op_revisions},
+    {"GetUpdateData", 0, op_update_data}, {"GetAuthorizationCookie", 1, op_auth_cookie},
 };
 
 void uss_handle(wsusd *w, db *d, const httpd_request *req, httpd_response *resp, int dssauth)

@@ -73,8 +73,9 @@ static void service_page(httpd_response *resp, const char *name, const char *con
 {
     soap_buf b;
     soap_buf_init(&b);
-    soap_buf_printf(&b, "<html><head><title>%s Web Service</title></head><body><h1>%s</h1>"
-                        "<p>The following operations are supported.</p><ul>",
+    soap_buf_printf(&b,
+                    "<html><head><title>%s Web Service</title></head><body><h1>%s</h1>"
+                    "<p>The following operations are supported.</p><ul>",
                     name, name);
     for (; *ops; ops++)
         soap_buf_printf(&b, "<li>%s</li>", *ops);
@@ -115,13 +116,22 @@ static int authorized(wsusd_listener *l, const httpd_request *req, httpd_respons
 
 static void handle(void *ud, const httpd_request *req, httpd_response *resp)
 {
-    static const char *const api_ops[] = {
-        "GetServerProtocolVersion", "GetServerVersion",       "ExecuteSPGetConfiguration",
-        "ExecuteSPSetConfiguration", "GetSubscription",       "SetSubscription",
-        "StartSubscriptionManually", "StopSubscription",      "GetSubscriptionState",
-        "GetServerSyncProgress",     "GetLastSynchronizationInfo", "ExecuteSPGetCategories",
-        "ExecuteSPGetUpdateById",    "ExecuteSPGetXmlForUpdate", NULL};
-    static const char *const sync_ops[] = {"GetAuthConfig", "GetCookie", "GetConfigData",
+    static const char *const api_ops[] = {"GetServerProtocolVersion",
+                                          "GetServerVersion",
+                                          "ExecuteSPGetConfiguration",
+                                          "ExecuteSPSetConfiguration",
+                                          "GetSubscription",
+                                          "SetSubscription",
+                                          "StartSubscriptionManually",
+                                          "StopSubscription",
+                                          "GetSubscriptionState",
+                                          "GetServerSyncProgress",
+                                          "GetLastSynchronizationInfo",
+                                          "ExecuteSPGetCategories",
+                                          "ExecuteSPGetUpdateById",
+                                          "ExecuteSPGetXmlForUpdate",
+                                          NULL};
+    static const char *const sync_ops[] = {"GetAuthConfig",     "GetCookie",     "GetConfigData",
                                            "GetRevisionIdList", "GetUpdateData", NULL};
     static const char *const dss_ops[] = {"GetAuthorizationCookie", NULL};
     static const char *const simple_ops[] = {"GetAuthorizationCookie", NULL};

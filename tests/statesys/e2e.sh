@@ -57,6 +57,10 @@ check "simulate-clients generated updates" grep -q "Inserted 20 synthetic update
 "$CMSITE" simulate-clients --root "$root" --machines 2 --messages 5 --first-machine 200 --priority low >/dev/null
 check "all simulated messages received" wait_for 60 is "SELECT SUM(MessagesReceived) FROM SR_ClientMessageCounts" 141
 check "boxes drained" wait_for 10 drained
+echo "# DEBUG received=$(received) machines=$(sql 'SELECT COUNT(*) FROM System_DISC') box=$(files_in $box) high=$(files_in $box/high) low=$(files_in $box/low) proc=$(files_in $proc) corrupt=$(files_in $corrupt)"
+sql "SELECT MachineID, MessagesReceived, DuplicateMessages FROM SR_ClientMessageCounts" | sed 's/^/# /'
+ls -la $box $proc $corrupt | sed 's/^/# /'
+grep -n "Found new\|chucks\|batch\|Processing file" "$sslog" | sed 's/^/# /' | cut -c1-110
 check "10 clients discovered" is "SELECT COUNT(*) FROM System_DISC" 10
 check "a scan state per simulated client (501)" is "SELECT COUNT(*) FROM v_UpdateScanStatus WHERE LastScanState = 3" 9
 check "scan package version is the source's content version" is \

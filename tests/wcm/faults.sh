@@ -211,4 +211,4 @@ else
     echo "skip - openssl cannot make a test certificate: the SSL part is not checked"
 fi
 
-done_tests
+end_tests

@@ -176,4 +176,4 @@ check "... listed with companies and families" grep -q "^Companies (" <<<"$out"
 
 stop wcm
 check "WCM stops cleanly" log_has "$wlog" "STATMSG: ID=502"
-done_tests
+end_tests

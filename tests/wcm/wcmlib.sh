@@ -122,3 +122,12 @@ setup_site() {
     start smsdbmon "$SMSDBMON" --root "$root"
     start wcm "$WCM" --root "$root"
 }
+
+# end_tests: stop the daemons, check that none reported a sanitizer error or
+# a leak on its standard error, and print the count.
+end_tests() {
+    stop_all
+    check "no daemon reported a sanitizer error or leak" bash -c \
+        "! grep -lE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' '$root'/*.stderr 2>/dev/null"
+    done_tests
+}

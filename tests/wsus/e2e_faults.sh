@@ -7,8 +7,8 @@
 # good state, the server keeps running, and a retry resumes.
 . "$(dirname "$0")/wsuslib.sh"
 
-start_wsusd U --max-updates-per-request 50 || exit 1
-ctl U set-mu 'generated:?updates=600&seed=3' >/dev/null
+start_wsusd U --max-updates-per-request 100 || exit 1
+ctl U set-mu 'generated:?updates=2600&seed=3' >/dev/null
 ctl U sync-wait >/dev/null 2>&1
 start_wsusd D || exit 1
 dlog=$tmp/D/logs/wsusd.log
@@ -58,30 +58,31 @@ expect_error "upstream answers 500" "UssCommunicationError: WebException: The re
 ctl D set-upstream 127.0.0.1 $(cat $tmp/pgarbage)
 expect_error "upstream answers garbage" "UssCommunicationError: WebException: Client found response content type of 'text/html', but expected 'text/xml'."
 
-# The upstream dies in the middle of the third GetUpdateData (the first is
-# the categories, the second the first 50 updates).
-"$FAULTYUSS" --port-file $tmp/pcut --mode cut --nth 3 --upstream 127.0.0.1:$port_U & pids+=($!)
+# The upstream dies in the middle of the 25th GetUpdateData (the first is
+# the categories, then 100 updates each).  wsusd commits every 2000 updates:
+# the first 2000 stay, the 300 stored after them are rolled back.
+"$FAULTYUSS" --port-file $tmp/pcut --mode cut --nth 25 --upstream 127.0.0.1:$port_U & pids+=($!)
 wait_for 10 test -s $tmp/pcut
 ctl D set-upstream 127.0.0.1 $(cat $tmp/pcut)
 expect_error "upstream dies mid-GetUpdateData" "UssCommunicationError: WebException: The underlying connection was closed: An unexpected error occurred on a receive."
 ncat=$(sqlite3 $tmp/U/data/susdb.db 'SELECT COUNT(*) FROM tbRevision WHERE IsCategory = 1')
 nrev=$(sqlite3 $tmp/D/data/susdb.db 'SELECT COUNT(*) FROM tbRevision')
-check "the whole batches before the failure are kept ($nrev = $ncat categories + 50)" test "$nrev" = $((ncat + 50))
+check "the committed updates are kept ($nrev = $ncat categories + 2000)" test "$nrev" = $((ncat + 2000))
 check "the update anchor did not move" test "$(sqlite3 $tmp/D/data/susdb.db "SELECT COALESCE(Value, '') FROM tbConfiguration WHERE Name = 'UpstreamSyncAnchor'")" = ""
 check "no half update: every revision has its XML" test "$(sqlite3 $tmp/D/data/susdb.db 'SELECT COUNT(*) FROM tbRevision r LEFT JOIN tbXml x ON x.RevisionID = r.RevisionID WHERE x.RevisionID IS NULL')" = 0
 check "last sync reads Failed" sh -c "'$WSUSCTL' -p $port_D last-sync | grep -q '^result 2 '"
 
 # The retry resumes: only what is missing is fetched, and then all is there.
 ctl D sync-wait >$tmp/retry.txt 2>&1
-check "the retry succeeds" grep -q '^result Succeeded new 550 ' $tmp/retry.txt
-check "the retry fetched only the missing revisions" log_has $dlog "Synchronizing updates: 550 new revision(s) of 600 listed by the upstream server"
+check "the retry succeeds" grep -q '^result Succeeded new 600 ' $tmp/retry.txt
+check "the retry fetched only the missing revisions" log_has $dlog "Synchronizing updates: 600 new revision(s) of 2600 listed by the upstream server"
 check "identical metadata after the retry" cmp -s <(dump U) <(dump D)
 
 # An expired cookie (InvalidCookie) in the middle: the DSS authorizes again
 # and goes on, as MS-WSUSSS 2.2.9.3 says.
-ctl U set-mu 'generated:?updates=700&seed=3' >/dev/null
+ctl U set-mu 'generated:?updates=2700&seed=3' >/dev/null
 ctl U sync-wait >/dev/null 2>&1
-"$FAULTYUSS" --port-file $tmp/pcookie --mode cookie --nth 2 --upstream 127.0.0.1:$port_U & pids+=($!)
+"$FAULTYUSS" --port-file $tmp/pcookie --mode cookie --nth 1 --upstream 127.0.0.1:$port_U & pids+=($!)
 wait_for 10 test -s $tmp/pcookie
 ctl D set-upstream 127.0.0.1 $(cat $tmp/pcookie)
 ctl D sync-wait >$tmp/again.txt 2>&1

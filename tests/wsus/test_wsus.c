@@ -189,8 +189,8 @@ static void test_server(void *ud, const httpd_request *req, httpd_response *resp
     } else if (strcmp(u, "/fault") == 0) {
         size_t len;
         resp->status = 500;
-        resp->body = soap_fault_build("soap:Server", "Something broke.", "InternalServerError",
-                                      NULL, &len);
+        resp->body =
+            soap_fault_build("soap:Server", "Something broke.", "InternalServerError", NULL, &len);
         resp->body_len = len;
         return;
     } else if (strcmp(u, "/ok") == 0) {
@@ -238,11 +238,9 @@ static void test_client_errors(void **state)
     assert_string_equal(err, "The request failed with HTTP status 500: Internal Server Error");
     assert_int_equal(call_path(port, "127.0.0.1", "/503", err, sizeof err), SOAP_EHTTP);
     assert_string_equal(err, "The request failed with HTTP status 503: Service Unavailable");
-    assert_int_equal(call_path(port, "127.0.0.1", "/garbage", err, sizeof err),
-                     SOAP_EBADRESPONSE);
-    assert_string_equal(err,
-                        "Client found response content type of 'text/html', but expected "
-                        "'text/xml'.");
+    assert_int_equal(call_path(port, "127.0.0.1", "/garbage", err, sizeof err), SOAP_EBADRESPONSE);
+    assert_string_equal(err, "Client found response content type of 'text/html', but expected "
+                             "'text/xml'.");
     assert_int_equal(call_path(port, "127.0.0.1", "/garbage-xml", err, sizeof err),
                      SOAP_EBADRESPONSE);
     assert_int_equal(call_path(port, "127.0.0.1", "/fault", err, sizeof err), SOAP_EFAULT);
@@ -315,9 +313,9 @@ static void test_cab_roundtrip(void **state)
     assert_int_equal(cabmem_extract(cab, cablen, 1u << 20, &out, &outlen), CM_EPARSE);
     free(cab);
     free(text);
-    assert_int_equal(cabmem_extract("garbage garbage garbage garbage garbage", 39, 100, &out,
-                                    &outlen),
-                     CM_EPARSE);
+    assert_int_equal(
+        cabmem_extract("garbage garbage garbage garbage garbage", 39, 100, &out, &outlen),
+        CM_EPARSE);
 }
 
 /* The first bytes of the specification's XmlUpdateBlobCompressed example. */
@@ -330,13 +328,13 @@ static void test_spec_blob_header(void **state)
     size_t n;
     assert_int_equal(cabmem_base64_decode(b64, strlen(b64), &b, &n), 0);
     assert_memory_equal(b, "MSCF", 4);
-    assert_int_equal(b[8] | b[9] << 8, 2911);        /* cbCabinet */
-    assert_int_equal(b[25], 1);                       /* version 1.3 */
+    assert_int_equal(b[8] | b[9] << 8, 2911); /* cbCabinet */
+    assert_int_equal(b[25], 1);               /* version 1.3 */
     assert_int_equal(b[24], 3);
-    assert_int_equal(b[26] | b[27] << 8, 1);          /* one folder */
-    assert_int_equal(b[28] | b[29] << 8, 1);          /* one file */
-    assert_int_equal(b[42] | b[43] << 8, 0x1503);     /* LZX, 2^21 window: 2 MB */
-    assert_int_equal(b[44] | b[45] << 8, 13878);      /* the XML's size */
+    assert_int_equal(b[26] | b[27] << 8, 1);      /* one folder */
+    assert_int_equal(b[28] | b[29] << 8, 1);      /* one file */
+    assert_int_equal(b[42] | b[43] << 8, 0x1503); /* LZX, 2^21 window: 2 MB */
+    assert_int_equal(b[44] | b[45] << 8, 13878);  /* the XML's size */
     assert_string_equal((const char *)b + 60, "blob");
     free(b);
 }
@@ -693,8 +691,7 @@ static void test_request_validation(void **state)
         soap_buf_init(&b);
         soap_buf_puts(&b, bad_auth[i]);
         xmlNode *op = reparse(&b, &doc);
-        assert_int_equal(wsusss_auth_cookie_request_read(op, n, sizeof n, g, sizeof g),
-                         CM_EPARSE);
+        assert_int_equal(wsusss_auth_cookie_request_read(op, n, sizeof n, g, sizeof g), CM_EPARSE);
         xmlFreeDoc(doc);
     }
     /* A filter without GetConfig, and identities that are not GUIDs. */
@@ -856,11 +853,19 @@ static int db_setup(void **state)
     assert_int_equal(susdb_apply(f->d, &failed), 0);
     assert_int_equal(susdb_apply(f->d, &failed), 0);
     /* A PostgreSQL test database is shared: start from empty tables. */
-    static const char *tables[] = {"tbUpdate", "tbRevision", "tbXml", "tbCategory",
-                                   "tbRevisionInCategory", "tbRevisionSupersedesUpdate",
-                                   "tbBundleDependency", "tbPreComputedLocalizedProperty",
-                                   "tbFile", "tbFileForRevision", "tbSubscriptionCategory",
-                                   "tbEventInstance", "tbConfiguration"};
+    static const char *tables[] = {"tbUpdate",
+                                   "tbRevision",
+                                   "tbXml",
+                                   "tbCategory",
+                                   "tbRevisionInCategory",
+                                   "tbRevisionSupersedesUpdate",
+                                   "tbBundleDependency",
+                                   "tbPreComputedLocalizedProperty",
+                                   "tbFile",
+                                   "tbFileForRevision",
+                                   "tbSubscriptionCategory",
+                                   "tbEventInstance",
+                                   "tbConfiguration"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         char sql[128];
         snprintf(sql, sizeof sql, "DELETE FROM %s", tables[i]);
@@ -1156,8 +1161,10 @@ static void test_settings(void **state)
     assert_string_equal(s2.last_modified_by, "tester");
     wsusapi_subscription_free(&s2);
 
-    wsusapi_sync_info in = {.result = WSUSAPI_RESULT_FAILED, .start_time = 1700000000,
-                            .end_time = 1700000060, .new_updates = 5};
+    wsusapi_sync_info in = {.result = WSUSAPI_RESULT_FAILED,
+                            .start_time = 1700000000,
+                            .end_time = 1700000060,
+                            .new_updates = 5};
     snprintf(in.error, sizeof in.error, "UssCommunicationError: WebException: x");
     wsusapi_sync_info out;
     assert_int_equal(susdb_last_sync_save(f->d, &in), 0);

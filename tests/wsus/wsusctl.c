@@ -63,8 +63,7 @@ static int cmd_sync_wait(wsusapi *c)
         if (st == WSUSAPI_SYNC_NOT_PROCESSING)
             break;
         if (pr.phase != last.phase || pr.processed != last.processed)
-            printf("progress %s %lld/%lld\n", wsusapi_phase_name(pr.phase), pr.processed,
-                   pr.total);
+            printf("progress %s %lld/%lld\n", wsusapi_phase_name(pr.phase), pr.processed, pr.total);
         last = pr;
         usleep(50000);
     }
@@ -222,8 +221,8 @@ int main(int argc, char **argv)
         size_t n;
         if ((ret = wsusapi_get_categories(api, &v, &n)) == 0) {
             for (size_t i = 0; i < n; i++)
-                printf("%s %s %s|%s\n", v[i].id, v[i].type, v[i].parent_id[0] ? v[i].parent_id : "-",
-                       v[i].title);
+                printf("%s %s %s|%s\n", v[i].id, v[i].type,
+                       v[i].parent_id[0] ? v[i].parent_id : "-", v[i].title);
             free(v);
         }
     } else if (strcmp(cmd, "update") == 0 && nargs == 1) {
