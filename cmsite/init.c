@@ -6,7 +6,10 @@
  * status).  Running it again on an existing site is safe: it only adds
  * what is missing.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -150,6 +153,26 @@ static int seed_site(db *d, const site_ini *ini)
                       loc);
 }
 
+/*
+ * The site server's name is also its software update point's, and wsusd
+ * listens on 127.0.0.1 by default: the host name is only a good default
+ * when it resolves there (Debian often maps it to 127.0.1.1 instead).
+ */
+static int resolves_to_loopback(const char *name)
+{
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res, *p;
+    int found = 0;
+    if (getaddrinfo(name, NULL, &hints, &res) != 0)
+        return 0;
+    for (p = res; p; p = p->ai_next) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)p->ai_addr;
+        if (ntohl(sin->sin_addr.s_addr) == INADDR_LOOPBACK)
+            found = 1;
+    }
+    freeaddrinfo(res);
+    return found;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -263,7 +286,7 @@ int cmd_init(int argc, char **argv)
             if (*p >= 'a' && *p <= 'z')
                 *p = (char)(*p - 'a' + 'A');
         if (!server) {
-            if (gethostname(host, sizeof host) != 0 || !host[0])
+            if (gethostname(host, sizeof host) != 0 || !host[0] || !resolves_to_loopback(host))
                 snprintf(host, sizeof host, "localhost");
             host[sizeof host - 1] = '\0';
             server = host;

@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,9 +454,16 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    xmlInitParser();
+}
+
 int soap_client_new(soap_client **out, const soap_endpoint *ep)
 {
-    static int curl_ready;
     soap_client *c;
     *out = NULL;
     if (!ep || !ep->host || !*ep->host || strlen(ep->host) >= 256)
@@ -464,11 +472,8 @@ int soap_client_new(soap_client **out, const soap_endpoint *ep)
     for (const char *p = ep->host; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr(".-_:[]", *p))
             return CM_ENAME;
-    if (!curl_ready) {
-        /* Called once from the first user; curl_global_init is not thread-safe. */
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        curl_ready = 1;
-    }
+    /* curl_global_init is not thread-safe: once, whichever thread comes first. */
+    pthread_once(&curl_once, curl_init_once);
     c = calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libxml/parser.h>
 #include <openssl/rand.h>
 #include <uv.h>
 
@@ -457,6 +458,8 @@ int main(int argc, char **argv)
     }
     log_set_stderr(fg);
     signal(SIGPIPE, SIG_IGN);
+    /* Before any thread parses XML: libxml2 sets itself up once, here. */
+    xmlInitParser();
     pthread_mutex_init(&W.lock, NULL);
     log_msg("WSUS (wsusd) starting on %s (pid %ld), database %s.", W.server_name, (long)getpid(),
             W.conn);

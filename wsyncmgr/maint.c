@@ -82,7 +82,7 @@ static int delete_batch(db *d, const long long *ids, size_t n)
     int ret = 0;
     for (size_t t = 0; t < NDELETES && ret == 0; t++) {
         bulk b;
-        if ((ret = bulk_init(&b, d, deletes[t], "?", ", ", closers[t], 1)) < 0)
+        if ((ret = bulk_list_init(&b, d, deletes[t], closers[t])) < 0)
             break;
         for (size_t i = 0; i < n && ret == 0; i++)
             ret = bulk_int(&b, ids[i]);

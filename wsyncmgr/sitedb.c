@@ -302,51 +302,39 @@ static int prepare_writers(sitedb *w)
 {
     db *d = w->d;
     int ret;
-#define BULK(b, pre, row, n) \
-    if ((ret = bulk_init(&w->b, d, pre, row, ", ", "", n)) < 0) \
+#define INS(b, table, cols, types)                                                                 \
+    if ((ret = bulk_insert_init(&w->b, d, table, cols, types)) < 0)                                \
         return ret;
-#define DEL(b, pre) \
-    if ((ret = bulk_init(&w->b, d, pre, "?", ", ", ")", 1)) < 0) \
+#define DEL(b, pre)                                                                                \
+    if ((ret = bulk_list_init(&w->b, d, pre, ")")) < 0)                                             \
         return ret;
-    BULK(ins_ci,
-         "INSERT INTO CI_ConfigurationItems (CI_ID, CI_UniqueID, CIType_ID, ModelName, "
-         "RevisionNumber, SDMPackageDigest, IsExpired, IsSuperseded, IsHidden, DateCreated, "
-         "DateLastModified, SourceSite) VALUES ",
-         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 12);
-    BULK(ins_info,
-         "INSERT INTO CI_UpdateInfo (CI_ID, ArticleID, BulletinID, UpdateType, Severity, "
-         "DatePosted, DateRevised, MaxExecutionTime, RequiresExclusiveHandling, RevisionNumber, "
-         "EULAExists, Size) VALUES ",
-         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 12);
-    BULK(ins_loc,
-         "INSERT INTO CI_LocalizedProperties (CI_ID, LocaleID, DisplayName, Description, "
-         "InformativeURL) VALUES ",
-         "(?, ?, ?, ?, ?)", 5);
-    BULK(ins_member, "INSERT INTO CI_CategoryMemberships (CI_ID, CategoryInstanceID) VALUES ",
-         "(?, ?)", 2);
-    BULK(ins_rel,
-         "INSERT INTO CI_ConfigurationItemRelations (FromCI_ID, ToCI_ID, RelationType) VALUES ",
-         "(?, ?, ?)", 3);
-    BULK(ins_src,
-         "INSERT INTO CI_CIUpdateSources (CI_ID, UpdateSource_ID, MinSourceVersion) VALUES ",
-         "(?, ?, ?)", 3);
-    BULK(ins_content,
-         "INSERT INTO CI_Contents (Content_ID, Content_UniqueID, ContentType, ContentVersion, "
-         "SourceSite, DateCreated, DateLastModified) VALUES ",
-         "(?, ?, ?, ?, ?, ?, ?)", 7);
-    BULK(ins_file,
-         "INSERT INTO CI_ContentFiles (Content_ID, FileName, SourceURL, FileHash, FileSize) "
-         "VALUES ",
-         "(?, ?, ?, ?, ?)", 5);
-    BULK(ins_cicontent, "INSERT INTO CI_ConfigurationItemContents (CI_ID, Content_ID) VALUES ",
-         "(?, ?)", 2);
+    INS(ins_ci, "CI_ConfigurationItems",
+        "CI_ID, CI_UniqueID, CIType_ID, ModelName, RevisionNumber, SDMPackageDigest, IsExpired, "
+        "IsSuperseded, IsHidden, DateCreated, DateLastModified, SourceSite",
+        "itititiiiddt");
+    INS(ins_info, "CI_UpdateInfo",
+        "CI_ID, ArticleID, BulletinID, UpdateType, Severity, DatePosted, DateRevised, "
+        "MaxExecutionTime, RequiresExclusiveHandling, RevisionNumber, EULAExists, Size",
+        "itttiddiiiii");
+    INS(ins_loc, "CI_LocalizedProperties",
+        "CI_ID, LocaleID, DisplayName, Description, InformativeURL", "iittt");
+    INS(ins_member, "CI_CategoryMemberships", "CI_ID, CategoryInstanceID", "ii");
+    INS(ins_rel, "CI_ConfigurationItemRelations", "FromCI_ID, ToCI_ID, RelationType", "iii");
+    INS(ins_src, "CI_CIUpdateSources", "CI_ID, UpdateSource_ID, MinSourceVersion", "iii");
+    INS(ins_content, "CI_Contents",
+        "Content_ID, Content_UniqueID, ContentType, ContentVersion, SourceSite, DateCreated, "
+        "DateLastModified",
+        "itiitdd");
+    INS(ins_file, "CI_ContentFiles", "Content_ID, FileName, SourceURL, FileHash, FileSize",
+        "ittti");
+    INS(ins_cicontent, "CI_ConfigurationItemContents", "CI_ID, Content_ID", "ii");
     DEL(del_info, "DELETE FROM CI_UpdateInfo WHERE CI_ID IN (");
     DEL(del_loc, "DELETE FROM CI_LocalizedProperties WHERE CI_ID IN (");
     DEL(del_member, "DELETE FROM CI_CategoryMemberships WHERE CI_ID IN (");
     DEL(del_rel, "DELETE FROM CI_ConfigurationItemRelations WHERE FromCI_ID IN (");
     DEL(del_src, "DELETE FROM CI_CIUpdateSources WHERE CI_ID IN (");
     DEL(del_file, "DELETE FROM CI_ContentFiles WHERE Content_ID IN (");
-#undef BULK
+#undef INS
 #undef DEL
     if ((ret = db_prepare(d, &w->upd_ci,
                           "UPDATE CI_ConfigurationItems SET CIType_ID = ?, ModelName = ?, "

@@ -79,6 +79,7 @@ twice=$(sed -n 's/.*(\([0-9]*\) gaps in serial numbers, \([0-9]*\) files sent tw
 check "hostile run reports its gaps and replays" test -n "$gaps" -a -n "$twice"
 echo "# $out"
 check "hostile messages all received once" wait_for 60 is "SELECT SUM(MessagesReceived) FROM SR_ClientMessageCounts" 741
+is "SELECT SUM(MessagesReceived) FROM SR_ClientMessageCounts" 741 || echo "# got $(cat "$root/.last_is") dups $(sql 'SELECT SUM(DuplicateMessages) FROM SR_ClientMessageCounts') files $(files_in $box) proc $(files_in $proc)"
 check "every gap recorded" wait_for 10 is "SELECT COUNT(*) FROM SR_MissingMessageRanges" "$gaps"
 check "replayed files counted as duplicates" is "SELECT SUM(DuplicateMessages) FROM SR_ClientMessageCounts" "$((1 + twice * 10))"
 # Earlier-dated messages never overwrite a later state: every row holds its latest.

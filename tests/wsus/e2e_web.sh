@@ -108,6 +108,25 @@ stop_wsusd A
 check "refused connection" grep -qx 'Unable to connect to the remote server' $tmp/err.txt
 check "WSUS stopped cleanly" log_has $log "WSUS stopped."
 
+# TLS on the SSL port when a certificate is given; a downstream server syncs over it.
+if openssl req -x509 -newkey rsa:2048 -nodes -keyout $tmp/key.pem -out $tmp/cert.pem -days 2 \
+        -subj "/CN=localhost" >/dev/null 2>&1; then
+    start_wsusd T --ssl-port 0 --cert $tmp/cert.pem --key $tmp/key.pem || exit 1
+    sport=$(sed -n 's/^Listening on [0-9.]* port \([0-9]*\) (HTTPS)\..*/\1/p' $tmp/T/logs/wsusd.log)
+    check "HTTPS answers" "$WSUSCTL" -s -k -p $sport version
+    "$WSUSCTL" -s -p $sport version 2>$tmp/err.txt
+    check "an untrusted certificate is refused" grep -qx 'The underlying connection was closed: Could not establish trust relationship for the SSL/TLS secure channel.' $tmp/err.txt
+    ctl T set-mu 'generated:?updates=200' >/dev/null
+    ctl T sync-wait >/dev/null 2>&1
+    start_wsusd S || exit 1
+    "$WSUSD" --root $tmp/S --set UpstreamSkipCertificateCheck=1 >/dev/null
+    ctl S set-upstream 127.0.0.1 $sport ssl >/dev/null
+    ctl S sync-wait >$tmp/s.txt 2>&1
+    check "a downstream server syncs over HTTPS" grep -q '^result Succeeded new 2' $tmp/s.txt
+else
+    bad "openssl cannot make a test certificate"
+fi
+
 # Another address than loopback needs the account.
 "$WSUSD" --root $tmp/B --port 0 --bind 0.0.0.0 >$tmp/B.txt 2>&1
 check "non-loopback without an account is refused" test $? = 2

@@ -71,7 +71,23 @@ dump() {
     "$SUSDBDUMP" "$conn" | LC_ALL=C sort
 }
 
+# stop_all: SIGTERM every process started here, and wait for them.
+stop_all() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    pids=()
+}
+
 done_tests() {
+    # Sanitizer builds: a report from any wsusd (at any time, or at exit) fails the test.
+    stop_all
+    for f in "$tmp"/*/stderr.txt; do
+        [ -f "$f" ] || continue
+        if grep -qE 'Sanitizer|runtime error' "$f"; then
+            bad "sanitizer report from $f"
+            head -n 40 "$f"
+        fi
+    done
     echo "$fails failure(s)"
     [ "$fails" -eq 0 ]
 }

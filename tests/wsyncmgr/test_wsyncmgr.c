@@ -360,49 +360,59 @@ static void test_bulk(void **state)
 {
     fx *f = *state;
     bulk b;
-    char name[32];
+    char name[64];
+    /* Values a JSON encoder must get right, and one that looks like SQL. */
+    static const char *const odd[] = {
+        "quote \" and backslash \\ and tab\t and newline\n",
+        "Sicherheitsupdate f\xc3\xbcr Windows \xe2\x80\x93 \xe6\x9b\xb4\xe6\x96\xb0",
+        "f008.cab'); DELETE FROM CI_ConfigurationItems; --",
+        "\x01\x1f control characters",
+        "",
+    };
     exec_ok(f->d, "DELETE FROM CI_ContentFiles");
-    assert_int_equal(bulk_init(&b, f->d,
-                               "INSERT INTO CI_ContentFiles (Content_ID, FileName, SourceURL) "
-                               "VALUES ",
-                               "(?, ?, ?)", ", ", "", 3),
+    assert_int_equal(bulk_insert_init(&b, f->d, "CI_ContentFiles", "Content_ID, FileName, SourceURL",
+                                      "itt"),
                      0);
-    assert_int_equal(b.per_stmt, 21);
-    for (int i = 0; i < 100; i++) {
-        snprintf(name, sizeof name, "f%03d.cab", i);
+    for (int i = 0; i < 2500; i++) {
+        snprintf(name, sizeof name, "f%04d.cab", i);
         assert_int_equal(bulk_int(&b, i), 0);
-        assert_int_equal(bulk_text(&b, name), 0);
-        assert_int_equal(bulk_text(&b, i == 5 ? NULL : name), 0);
+        assert_int_equal(bulk_text(&b, i < 5 ? odd[i] : name), 0);
+        assert_int_equal(bulk_text(&b, i == 7 ? NULL : name), 0);
     }
-    /* 4 full groups written, 16 rows waiting. */
-    assert_int_equal(b.total, 84);
+    /* Two full groups written, the rest waiting for the flush. */
+    assert_int_equal(b.total, 2000);
     assert_int_equal(bulk_flush(&b), 0);
-    assert_int_equal(b.total, 100);
+    assert_int_equal(b.total, 2500);
     bulk_free(&b);
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ContentFiles"), 100);
-    assert_int_equal(q(f->d, "SELECT SUM(Content_ID) FROM CI_ContentFiles"), 4950);
+    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ContentFiles"), 2500);
+    assert_int_equal(q(f->d, "SELECT SUM(Content_ID) FROM CI_ContentFiles"), 2500LL * 2499 / 2);
     assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ContentFiles WHERE SourceURL IS NULL"), 1);
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ContentFiles WHERE FileName = 'f099.cab' "
-                             "AND Content_ID = 99"),
-                     1);
-    /* A hostile value is a value, never SQL. */
-    assert_int_equal(bulk_init(&b, f->d, "DELETE FROM CI_ContentFiles WHERE FileName IN (", "?",
-                               ", ", ")", 1),
+    for (int i = 0; i < 5; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM CI_ContentFiles WHERE Content_ID = %d AND "
+                                  "FileName = ?", i);
+        assert_int_equal(q1(f->d, sql, odd[i]), 1);
+    }
+    assert_true(q(f->d, "SELECT COUNT(*) FROM CI_ConfigurationItems") >= 0);
+    /* A list of integers in one statement. */
+    assert_int_equal(bulk_list_init(&b, f->d, "DELETE FROM CI_ContentFiles WHERE Content_ID IN (",
+                                    ")"),
                      0);
-    assert_int_equal(bulk_text(&b, "f007.cab"), 0);
-    assert_int_equal(bulk_text(&b, "f008.cab'); DELETE FROM CI_ConfigurationItems; --"), 0);
-    if (bulk_flush(&b) < 0)
-        fail_msg("bulk_flush: %s", db_errmsg(f->d));
+    for (int i = 0; i < 1500; i += 2)
+        assert_int_equal(bulk_int(&b, i), 0);
+    assert_int_equal(bulk_flush(&b), 0);
+    assert_int_equal(b.total, 750);
     bulk_free(&b);
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ContentFiles"), 99);
+    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ContentFiles"), 1750);
+    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ContentFiles WHERE Content_ID = 1498"), 0);
+    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ContentFiles WHERE Content_ID = 1499"), 1);
     /* A half row is a bug the writer refuses to guess about. */
-    assert_int_equal(bulk_init(&b, f->d, "INSERT INTO CI_ContentFiles (Content_ID, FileName) VALUES ",
-                               "(?, ?)", ", ", "", 2),
+    assert_int_equal(bulk_insert_init(&b, f->d, "CI_ContentFiles", "Content_ID, FileName", "it"),
                      0);
     assert_int_equal(bulk_int(&b, 1), 0);
     assert_int_equal(bulk_flush(&b), CM_EPARSE);
     bulk_free(&b);
-    assert_int_equal(bulk_init(&b, f->d, "x", "?", ",", "", 65), CM_ERANGE);
+    assert_int_equal(bulk_insert_init(&b, f->d, "CI_ContentFiles", "Content_ID", "x"), CM_ERANGE);
 }
 
 /* ------------------------------------------------------------------ */
