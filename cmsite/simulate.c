@@ -203,9 +203,12 @@ static int write_file(sim *s, unsigned long long *rnd)
             name[i] = alpha[next_rand(rnd) % 36];
         snprintf(name + 8, sizeof name - 8, ".SMX");
         snprintf(final, sizeof final, "%s/%s", s->out, name);
-        /* link() never replaces a file another writer put there. */
-        if (link(tmp, final) == 0) {
-            unlink(tmp);
+        /*
+         * Never over a file another writer put there, and never visible with
+         * two links (a reader rightly refuses such a file): a rename that
+         * does not replace.
+         */
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == 0) {
             s->nfiles++;
             return 0;
         }

@@ -405,10 +405,9 @@ static int unclaim(const inbox_dir *box, const char *name)
     char from[8192], to[8192];
     snprintf(from, sizeof from, "%s/%s", box->process, name);
     snprintf(to, sizeof to, "%s/%s", box->path, name);
-    /* Never over a newer file of the same name: link() refuses to. */
-    if (link(from, to) < 0)
+    /* Never over a newer file of the same name, and never seen with two links. */
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0)
         return -errno;
-    unlink(from);
     return 0;
 }
 

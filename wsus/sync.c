@@ -641,12 +641,14 @@ static void *fetch_main(void *arg)
             f->cnt = ft->n - off < step ? ft->n - off : step;
             fetch_batch(ft, f);
         }
+        /* Once queued, f belongs to the storing thread: decide before. */
+        int failed = !f || f->ret < 0;
         pthread_mutex_lock(&ft->mu);
         ft->q[(ft->head + ft->count) % FETCH_AHEAD] = f; /* NULL: out of memory */
         ft->count++;
         pthread_cond_broadcast(&ft->cv);
         pthread_mutex_unlock(&ft->mu);
-        if (!f || f->ret < 0)
+        if (failed)
             break;
     }
     pthread_mutex_lock(&ft->mu);

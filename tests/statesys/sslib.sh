@@ -49,12 +49,7 @@ sql() {
 }
 
 # is "SQL" VALUE: the query's single value equals VALUE; more "SQL" N: it is above N.
-is() {
-    local v; v=$(sql "$1")
-    [ "$v" = "$2" ] && return 0
-    echo "$v" >"$root/.last_is"
-    return 1
-}
+is() { [ "$(sql "$1")" = "$2" ]; }
 more() { local v; v=$(sql "$1"); [ -n "$v" ] && [ "$v" -gt "$2" ]; }
 
 setting() { "$CMSITE" config --root "$root" SMS_STATE_SYSTEM "$1" "$2" >/dev/null; }

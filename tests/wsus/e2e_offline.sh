@@ -50,7 +50,7 @@ udb=$tmp/U/data/susdb.db
 pick() { sqlite3 $udb "SELECT u.UpdateID FROM tbRevision r JOIN tbUpdate u ON u.LocalUpdateID = r.LocalUpdateID JOIN tbXml x ON x.RevisionID = r.RevisionID WHERE r.IsCategory = 0 AND x.RootElementXml LIKE '%</upd:Relationships>%' AND x.RootElementXml NOT LIKE '%SupersededUpdates%' AND x.RootElementXml NOT LIKE '%BundledUpdates%' ORDER BY u.UpdateID LIMIT 1 OFFSET $1"; }
 X1=$(pick 0); X2=$(pick 1); X3=$(pick 2); A=$(pick 3); B=$(pick 4); S=$(pick 5)
 setxml() { # setxml ID SQL-EXPRESSION-OF-x.RootElementXml
-    sqlite3 $udb "UPDATE tbXml SET RootElementXml = $2 WHERE RevisionID = (SELECT r.RevisionID FROM tbRevision r JOIN tbUpdate u ON u.LocalUpdateID = r.LocalUpdateID WHERE u.UpdateID = '$1' AND r.IsLatestRevision = 1)"
+    sqlite3 -cmd '.timeout 20000' $udb "UPDATE tbXml SET RootElementXml = $2 WHERE RevisionID = (SELECT r.RevisionID FROM tbRevision r JOIN tbUpdate u ON u.LocalUpdateID = r.LocalUpdateID WHERE u.UpdateID = '$1' AND r.IsLatestRevision = 1)" || bad "change the XML of $1"
 }
 setxml $X1 "replace(RootElementXml, 'upd:UpdateIdentity UpdateID=\"$X1\"', 'upd:Nothing UpdateID=\"$X1\"')"
 setxml $X2 "replace(RootElementXml, 'UpdateType=\"Software\"', 'UpdateType=\"Firmware\"')"

@@ -91,6 +91,13 @@ check "an unknown language is refused with a fault" grep -q 'an update language 
 check "languages can be set" ctl A set-languages en,de,ja
 check "languages read back" sh -c "'$WSUSCTL' -p $port_A config | grep -q '^Languages=de,en,ja$'"
 
+# The schedule: a sync at a time of day a few seconds from now starts by itself.
+tod=$(( ($(date -u +%s) + 3) % 86400 ))
+check "schedule set" ctl A schedule 1 $tod 1
+check "the schedule reads back" sh -c "'$WSUSCTL' -p $port_A subscription | grep -q '^auto 1 time $tod perday 1'"
+check "the scheduled sync starts by itself" wait_for 60 log_has $log "EventId=381,Type=Information,Category=Synchronization,Message=A scheduled synchronization was started."
+ctl A schedule 0 0 1 >/dev/null
+
 # The WSUS server connection account: 401 without it or with a wrong one.
 printf 'Pa55word\n' | "$WSUSD" --root $tmp/A --set-account 'CONTOSO\wsusadmin' >/dev/null
 "$WSUSCTL" -p $port_A version 2>$tmp/err.txt
