@@ -68,7 +68,9 @@ static unsigned long long next_rand(unsigned long long *s)
 static void guid_from(unsigned long long *s, char *out, int upper)
 {
     unsigned long long a = next_rand(s), b = next_rand(s);
-    snprintf(out, 37, upper ? "%08llX-%04llX-4%03llX-%04llX-%012llX" : "%08llx-%04llx-4%03llx-%04llx-%012llx",
+    snprintf(out, 37,
+             upper ? "%08llX-%04llX-4%03llX-%04llX-%012llX"
+                   : "%08llx-%04llx-4%03llx-%04llx-%012llx",
              a >> 32, (a >> 16) & 0xFFFF, a & 0xFFF, ((b >> 48) & 0x3FFF) | 0x8000,
              b & 0xFFFFFFFFFFFFULL);
 }
@@ -226,20 +228,21 @@ static int header(sim *s, const char *client, const char *netbios)
 {
     char date[32];
     wmi_time(s->base_ms + 3600 * 1000, date);
-    return put(s,
-               "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\r\n<Report><ReportHeader><Identification>"
-               "<Machine><ClientInstalled>1</ClientInstalled><ClientType>1</ClientType>"
-               "<ClientID>GUID:%s</ClientID><ClientVersion>5.00.7958.1000</ClientVersion>"
-               "<NetBIOSName>%s</NetBIOSName><CodePage>437</CodePage><SystemDefaultLCID>1033"
-               "</SystemDefaultLCID><Priority>5</Priority></Machine></Identification>"
-               "<ReportDetails><ReportContent>State Message Data</ReportContent><ReportType>Full"
-               "</ReportType><Date>%s</Date><Version>1.0</Version><Format>1.0</Format>"
-               "</ReportDetails></ReportHeader><ReportBody>",
-               client, netbios, date);
+    return put(
+        s,
+        "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\r\n<Report><ReportHeader><Identification>"
+        "<Machine><ClientInstalled>1</ClientInstalled><ClientType>1</ClientType>"
+        "<ClientID>GUID:%s</ClientID><ClientVersion>5.00.7958.1000</ClientVersion>"
+        "<NetBIOSName>%s</NetBIOSName><CodePage>437</CodePage><SystemDefaultLCID>1033"
+        "</SystemDefaultLCID><Priority>5</Priority></Machine></Identification>"
+        "<ReportDetails><ReportContent>State Message Data</ReportContent><ReportType>Full"
+        "</ReportType><Date>%s</Date><Version>1.0</Version><Format>1.0</Format>"
+        "</ReportDetails></ReportHeader><ReportBody>",
+        client, netbios, date);
 }
 
-static int message(sim *s, long long t, long long serial, const char *topic, int type,
-                   int idtype, int state, const char *const *params, int nparams)
+static int message(sim *s, long long t, long long serial, const char *topic, int type, int idtype,
+                   int state, const char *const *params, int nparams)
 {
     char when[32];
     wmi_time(t, when);
@@ -306,8 +309,7 @@ static int machine(sim *s, long long index)
             } else if (s->mix && k % 50 == 4) {
                 /* Any other topic type lands in the generic current-state table. */
                 snprintf(buf[0], sizeof buf[0], "ScopeId_%s/Baseline_%lld", client, k % 5);
-                r = message(s, t, serial, buf[0], 401, 1, 1 + (int)(next_rand(&rnd) % 2), NULL,
-                            0);
+                r = message(s, t, serial, buf[0], 401, 1, 1 + (int)(next_rand(&rnd) % 2), NULL, 0);
             } else {
                 size_t u = (size_t)(next500++ % (long long)s->nupdates);
                 static const int states[] = {1, 1, 1, 1, 2, 2, 2, 3, 3, 3};
@@ -445,8 +447,9 @@ static int generate_updates(db *d, const char *site, long long n, long long *mad
         if ((ret = db_bind_text(ci, 1, id)) < 0 || (ret = db_bind_text(ci, 2, model)) < 0 ||
             (ret = db_bind_text(ci, 3, site)) < 0 || (ret = db_step(ci)) < 0 ||
             (ret = db_bind_text(lp, 1, title)) < 0 ||
-            (ret = db_bind_text(lp, 2, "A synthetic update written by cmsite simulate-clients "
-                                       "--generate-updates.")) < 0 ||
+            (ret = db_bind_text(lp, 2,
+                                "A synthetic update written by cmsite simulate-clients "
+                                "--generate-updates.")) < 0 ||
             (ret = db_bind_text(lp, 3, id)) < 0 || (ret = db_step(lp)) < 0 ||
             (ret = db_bind_text(ui, 1, kb)) < 0 || (ret = db_bind_text(ui, 2, id)) < 0 ||
             (ret = db_step(ui)) < 0)
@@ -484,7 +487,8 @@ static void usage(FILE *f)
             "                        date some messages earlier than the one before\n"
             "  --priority P          normal (default), high or low: incoming/, incoming/high/...\n"
             "  --out DIR             write into DIR instead of the inbox\n"
-            "  --first-machine K     number clients from K (default 0): distinct runs, distinct clients\n"
+            "  --first-machine K     number clients from K (default 0): distinct runs, distinct "
+            "clients\n"
             "  --first-serial S      first serial number of every client (default 1)\n"
             "  --seed N              the clients and states for seed N (default 1)\n"
             "  --utf8                write UTF-8 labelled UTF-16, as some relays do\n");
@@ -536,23 +540,57 @@ int cmd_simulate(int argc, char **argv)
             }
         }
         switch (c) {
-        case 'r': root = optarg; break;
-        case 'm': s.machines = v; break;
-        case 'f': s.files = v; break;
-        case 'n': s.messages = v; break;
-        case 'u': s.max_updates = v; break;
-        case 'U': ids = optarg; break;
-        case 'g': generate = v; break;
-        case 'c': s.mix = 0; break;
-        case 'H': s.hostile = 1; break;
-        case 'p': prio = optarg; break;
-        case 'o': out = optarg; break;
-        case 'k': s.first_machine = v; break;
-        case 's': s.first_serial = v; break;
-        case 'S': s.seed = (unsigned long long)v; break;
-        case '8': s.utf8 = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'r':
+            root = optarg;
+            break;
+        case 'm':
+            s.machines = v;
+            break;
+        case 'f':
+            s.files = v;
+            break;
+        case 'n':
+            s.messages = v;
+            break;
+        case 'u':
+            s.max_updates = v;
+            break;
+        case 'U':
+            ids = optarg;
+            break;
+        case 'g':
+            generate = v;
+            break;
+        case 'c':
+            s.mix = 0;
+            break;
+        case 'H':
+            s.hostile = 1;
+            break;
+        case 'p':
+            prio = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'k':
+            s.first_machine = v;
+            break;
+        case 's':
+            s.first_serial = v;
+            break;
+        case 'S':
+            s.seed = (unsigned long long)v;
+            break;
+        case '8':
+            s.utf8 = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind != argc || s.machines < 1 || s.files < 1 || s.messages < 1) {
@@ -599,7 +637,9 @@ int cmd_simulate(int argc, char **argv)
         snprintf(s.out, sizeof s.out, "%s", out);
     else
         snprintf(s.out, sizeof s.out, "%s/inboxes/auth/statesys.box/incoming%s", ini.root,
-                 strcmp(prio, "normal") == 0 ? "" : strcmp(prio, "high") == 0 ? "/high" : "/low");
+                 strcmp(prio, "normal") == 0 ? ""
+                 : strcmp(prio, "high") == 0 ? "/high"
+                                             : "/low");
     struct stat st;
     if (stat(s.out, &st) != 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "cmsite simulate-clients: %s is not a folder%s.\n", s.out,

@@ -85,8 +85,8 @@ static void print_result(db *d, const char *task, long long limit)
                    "ORDER BY NumRequired DESC, CI_ID LIMIT ?",
                    6, limit);
     } else if (strcmp(task, "SUM Assignment Compliance Evaluator") == 0) {
-        printf("\n  %-40s  %8s  %8s  %8s  %8s  %8s  %8s", "deployment", "total", "compl.",
-               "non-c.", "unknown", "progress", "failed");
+        printf("\n  %-40s  %8s  %8s  %8s  %8s  %8s  %8s", "deployment", "total", "compl.", "non-c.",
+               "unknown", "progress", "failed");
         print_rows(d, "",
                    "SELECT COALESCE(a.AssignmentName, a.Assignment_UniqueID), s.NumTotal, "
                    "s.NumCompliant, s.NumNonCompliant, s.NumUnknown, s.NumInProgress, "
@@ -106,12 +106,10 @@ static void print_result(db *d, const char *task, long long limit)
 
 int cmd_summarize(int argc, char **argv)
 {
-    static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
-                                         {"timeout", required_argument, NULL, 't'},
-                                         {"limit", required_argument, NULL, 'l'},
-                                         {"list", no_argument, NULL, 'L'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"root", required_argument, NULL, 'r'},  {"timeout", required_argument, NULL, 't'},
+        {"limit", required_argument, NULL, 'l'}, {"list", no_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *root = NULL, *task = NULL;
     long long timeout = 120, limit = 20;
     int c, list = 0, ret, rc = 1;
@@ -172,8 +170,9 @@ int cmd_summarize(int argc, char **argv)
         db_bind_text(q, 1, task) < 0 || (ret = db_step(q)) < 0)
         goto dberr;
     if (ret == 0) {
-        fprintf(stderr, "cmsite summarize: SR_SummaryTasks has no row for '%s'; run `cmsite init "
-                        "--root %s` again to restore the tasks.\n",
+        fprintf(stderr,
+                "cmsite summarize: SR_SummaryTasks has no row for '%s'; run `cmsite init "
+                "--root %s` again to restore the tasks.\n",
                 task, root);
         goto out;
     }

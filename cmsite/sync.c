@@ -27,14 +27,14 @@
 typedef struct follower {
     db *d;
     int tty;
-    long long after;   /* StatusMessages.RecordID before the request */
-    int started;       /* our sync's 6701 seen */
+    long long after; /* StatusMessages.RecordID before the request */
+    int started;     /* our sync's 6701 seen */
     char log[PATH_MAX + 64];
     off_t offset;
     char partial[4096];
     size_t npartial;
     int bar_shown;
-    int outcome; /* 1: 6702, -1: 6703, 0: running */
+    int outcome;             /* 1: 6702, -1: 6703, 0: running */
     long long first;         /* f->after at the request */
     long long blocked_since; /* a STATMSG line whose rows are not there yet, since */
     int drained;             /* the "Sync time" line after the outcome was printed */
@@ -68,8 +68,8 @@ static int request(db *d, const char *site, int full)
     }
     db_finalize(st);
     st = NULL;
-    if ((ret = db_prepare(d, &st, "UPDATE Update_SyncStatus SET SyncNow = NULL WHERE SiteCode = ?")) <
-            0 ||
+    if ((ret = db_prepare(d, &st,
+                          "UPDATE Update_SyncStatus SET SyncNow = NULL WHERE SiteCode = ?")) < 0 ||
         (ret = db_bind_text(st, 1, site)) < 0 || (ret = db_step(st)) < 0)
         goto done;
     ret = 0;
@@ -167,10 +167,10 @@ static int log_line(follower *f, char *line)
     f->blocked_since = 0;
     if (f->started && (strncmp(line, "sync: ", 6) == 0 || strncmp(line, "Sleeping ", 9) == 0))
         progress(f, line);
-    if (f->outcome && (strncmp(line, "Updated ", 8) == 0 ||
-                       strncmp(line, "Successfully synced site", 24) == 0 ||
-                       strncmp(line, "Sync failed. Will retry", 23) == 0 ||
-                       strncmp(line, "Sync time: ", 11) == 0)) {
+    if (f->outcome &&
+        (strncmp(line, "Updated ", 8) == 0 || strncmp(line, "Successfully synced site", 24) == 0 ||
+         strncmp(line, "Sync failed. Will retry", 23) == 0 ||
+         strncmp(line, "Sync time: ", 11) == 0)) {
         clear_bar(f);
         printf("%s\n", line);
         if (strncmp(line, "Sync time: ", 11) == 0)
@@ -349,12 +349,10 @@ static int follow(follower *f, const char *root, long long timeout_s)
 
 int cmd_sync(int argc, char **argv)
 {
-    static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
-                                         {"wait", no_argument, NULL, 'w'},
-                                         {"full", no_argument, NULL, 'F'},
-                                         {"timeout", required_argument, NULL, 't'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"root", required_argument, NULL, 'r'}, {"wait", no_argument, NULL, 'w'},
+        {"full", no_argument, NULL, 'F'},       {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     const char *root = NULL;
     int wait = 0, full = 0, c, ret;
     long long timeout_s = 3600;
@@ -426,8 +424,9 @@ int cmd_sync(int argc, char **argv)
     ret = request(f.d, ini.site_code, full);
     if (ret != 0) {
         if (ret == 1)
-            fprintf(stderr, "cmsite: site %s has no Update_SyncStatus row; run `cmsite init` "
-                            "again.\n",
+            fprintf(stderr,
+                    "cmsite: site %s has no Update_SyncStatus row; run `cmsite init` "
+                    "again.\n",
                     ini.site_code);
         else
             fprintf(stderr, "cmsite: sync request failed: %s\n", db_errmsg(f.d));

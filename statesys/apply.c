@@ -26,7 +26,9 @@
 /* Rows per many-row statement. */
 #define BULK_ROWS 100
 /* Caches larger than this are dropped and refilled (memory stays bounded). */
-#define CACHE_MAX 262144
+#define CACHE_MAX 32768
+/* Clients or serial states looked up by one statement (an IN list). */
+#define IN_LIST 64
 #define NULL_INT LLONG_MIN
 
 /* ------------------------------------------------------------------ */
@@ -108,6 +110,8 @@ static int scache_put(scache *c, const char *key, long long id)
 static int scache_drop_unknown(scache *c)
 {
     size_t n = c->n;
+    if (n == 0)
+        return 0;
     char **keys = malloc((n ? n : 1) * sizeof *keys);
     long long *ids = malloc((n ? n : 1) * sizeof *ids);
     if (!keys || !ids) {
@@ -130,9 +134,14 @@ static int scache_drop_unknown(scache *c)
     return 0;
 }
 
-/* A client's serial numbers as committed. */
+/*
+ * A client's serial numbers as committed: the window [first, last] seen so
+ * far (gaps inside it are SR_MissingMessageRanges).  Keeping the lowest
+ * too makes the rules independent of order: a message below the window is
+ * new history, not a replay.
+ */
 typedef struct serial_state {
-    long long last;
+    long long first, last;
     int has_row;
 } serial_state;
 
@@ -172,10 +181,23 @@ typedef struct ser {
 
 typedef struct tx_machine {
     long long m;
+    int created; /* the client was created in this transaction: it has no serial numbers yet */
     ser *s;
     size_t n, cap;
     long long invalid_noserial;
 } tx_machine;
+
+/* A file queued in the transaction, and a client of the transaction. */
+typedef struct txfile {
+    const ss_batch *b;
+    size_t index;
+} txfile;
+
+typedef struct txclient {
+    const ss_file *f; /* a file of the client: its GUID, name and version */
+    long long id;
+    int created;
+} txclient;
 
 #define VEC(T)                                                                                     \
     struct {                                                                                       \
@@ -187,9 +209,8 @@ struct apply {
     db *d;
     char site[8];
     /* Statements of the lookups, prepared once. */
-    db_stmt *q_machine, *i_machine, *u_machine, *q_ci, *q_src, *q_asg, *q_serial, *q_ranges,
-        *d_range;
-    bulk *b_comp, *b_enf, *b_scan, *b_asg, *b_gen, *b_serial, *b_count, *b_range;
+    db_stmt *q_machines, *u_machine, *q_ci, *q_src, *q_asg, *q_serials, *q_ranges, *d_range;
+    bulk *b_comp, *b_enf, *b_scan, *b_asg, *b_gen, *b_serial, *b_count, *b_range, *b_machine;
     /* Caches. */
     scache machines, cis, sources, assignments;
     hmap serials; /* machine -> index into sstates */
@@ -203,13 +224,17 @@ struct apply {
     VEC(row_asg) asg;
     VEC(row_gen) gen;
     VEC(tx_machine) txm;
+    /* The files queued by apply_add, and their clients resolved at flush. */
+    VEC(txfile) txf;
+    VEC(txclient) txc;
+    hmap h_txc;
 };
 
-static int vec_grow(void **v, size_t *cap, size_t n, size_t elem)
+static int vec_grow_from(void **v, size_t *cap, size_t n, size_t elem, size_t first)
 {
     if (n < *cap)
         return 0;
-    size_t ncap = *cap ? *cap * 2 : 256;
+    size_t ncap = *cap ? *cap * 2 : first;
     void *nv = realloc(*v, ncap * elem);
     if (!nv)
         return -ENOMEM;
@@ -218,8 +243,13 @@ static int vec_grow(void **v, size_t *cap, size_t n, size_t elem)
     return 0;
 }
 
+static int vec_grow(void **v, size_t *cap, size_t n, size_t elem)
+{
+    return vec_grow_from(v, cap, n, elem, 256);
+}
+
 #define VEC_PUSH(vec, out)                                                                         \
-    (vec_grow((void **)&(vec).v, &(vec).cap, (vec).n, sizeof *(vec).v) < 0                        \
+    (vec_grow((void **)&(vec).v, &(vec).cap, (vec).n, sizeof *(vec).v) < 0                         \
          ? -ENOMEM                                                                                 \
          : ((out) = &(vec).v[(vec).n++], memset((out), 0, sizeof *(out)), 0))
 
@@ -241,11 +271,12 @@ static void now_text(char *buf)
 
 /* Latest MessageTime wins; an equal time goes to the higher serial number. */
 #define LATEST(tbl, tcol, scol)                                                                    \
-    " WHERE " tbl "." tcol " IS NULL OR excluded." tcol " > " tbl "." tcol " OR (excluded." tcol    \
+    " WHERE " tbl "." tcol " IS NULL OR excluded." tcol " > " tbl "." tcol " OR (excluded." tcol   \
     " = " tbl "." tcol " AND excluded." scol " > " tbl "." scol ")"
 
-static const char *COMP_HEAD = "INSERT INTO Update_ComplianceStatus (CI_ID, MachineID, Status, "
-                               "LastStatusCheckTime, LastStatusChangeTime, LastStatusSerial) VALUES";
+static const char *COMP_HEAD =
+    "INSERT INTO Update_ComplianceStatus (CI_ID, MachineID, Status, "
+    "LastStatusCheckTime, LastStatusChangeTime, LastStatusSerial) VALUES";
 static const char *COMP_TAIL =
     " ON CONFLICT (CI_ID, MachineID) DO UPDATE SET Status = excluded.Status,"
     " LastStatusCheckTime = excluded.LastStatusCheckTime,"
@@ -315,42 +346,67 @@ static const char *SERIAL_TAIL =
     " THEN excluded.LastMessageTime ELSE SR_ClientSerials.LastMessageTime END";
 
 static const char *COUNT_HEAD =
-    "INSERT INTO SR_ClientMessageCounts (MachineID, MessagesReceived, DuplicateMessages, "
-    "InvalidMessages, LastReceivedTime) VALUES";
+    "INSERT INTO SR_ClientMessageCounts (MachineID, FirstSerialNumber, MessagesReceived, "
+    "DuplicateMessages, InvalidMessages, LastReceivedTime) VALUES";
 static const char *COUNT_TAIL =
     " ON CONFLICT (MachineID) DO UPDATE SET"
+    " FirstSerialNumber = CASE WHEN SR_ClientMessageCounts.FirstSerialNumber IS NULL"
+    " OR excluded.FirstSerialNumber < SR_ClientMessageCounts.FirstSerialNumber"
+    " THEN excluded.FirstSerialNumber ELSE SR_ClientMessageCounts.FirstSerialNumber END,"
     " MessagesReceived = SR_ClientMessageCounts.MessagesReceived + excluded.MessagesReceived,"
     " DuplicateMessages = SR_ClientMessageCounts.DuplicateMessages + excluded.DuplicateMessages,"
     " InvalidMessages = SR_ClientMessageCounts.InvalidMessages + excluded.InvalidMessages,"
     " LastReceivedTime = excluded.LastReceivedTime";
 
+/* A client seen for the first time; one that raced in meanwhile is left as it is. */
+static const char *MACHINE_HEAD =
+    "INSERT INTO System_DISC (SMS_Unique_Identifier0, Netbios_Name0, Name0, Client_Version0, "
+    "SMS_Assigned_Sites0) VALUES";
+static const char *MACHINE_TAIL = " ON CONFLICT (SMS_Unique_Identifier0) DO NOTHING";
+
 static const char *RANGE_HEAD = "INSERT INTO SR_MissingMessageRanges (MachineID, StartSerial, "
                                 "EndSerial, DetectedTime) VALUES";
 
-#define I {BULK_INT, 0}
-#define T(n) {BULK_TEXT, n}
+#define I                                                                                          \
+    {                                                                                              \
+        BULK_INT, 0                                                                                \
+    }
+#define T(n)                                                                                       \
+    {                                                                                              \
+        BULK_TEXT, n                                                                               \
+    }
 static const bulk_col COMP_COLS[] = {I, I, I, T(SMX_TIME_LEN), T(SMX_TIME_LEN), I};
 static const bulk_col ENF_COLS[] = {I, I, I, T(SMX_TIME_LEN), I};
-static const bulk_col SCAN_COLS[] = {I, I, I, T(SMX_TIME_LEN), T(SMX_TIME_LEN), T(512), I, I,
-                                     T(64), I};
+static const bulk_col SCAN_COLS[] = {I,      I, I, T(SMX_TIME_LEN), T(SMX_TIME_LEN),
+                                     T(512), I, I, T(64),           I};
 static const bulk_col ASG_COLS[] = {I, I, I, I, T(SMX_TIME_LEN), I, I, I};
-static const bulk_col GEN_COLS[] = {I,         I,           T(SMX_TOPIC_ID_MAX),
-                                    I,         T(SMX_TIME_LEN), I,
-                                    T(SMX_PARAMS_MAX), I,   I,
-                                    T(SMX_USER_MAX), T(SMX_USER_MAX), T(SMX_TIME_LEN)};
+static const bulk_col GEN_COLS[] = {I,
+                                    I,
+                                    T(SMX_TOPIC_ID_MAX),
+                                    I,
+                                    T(SMX_TIME_LEN),
+                                    I,
+                                    T(SMX_PARAMS_MAX),
+                                    I,
+                                    I,
+                                    T(SMX_USER_MAX),
+                                    T(SMX_USER_MAX),
+                                    T(SMX_TIME_LEN)};
 static const bulk_col SERIAL_COLS[] = {I, I, T(SMX_TIME_LEN)};
-static const bulk_col COUNT_COLS[] = {I, I, I, I, T(SMX_TIME_LEN)};
+static const bulk_col COUNT_COLS[] = {I, I, I, I, I, T(SMX_TIME_LEN)};
 static const bulk_col RANGE_COLS[] = {I, I, I, T(32)};
+static const bulk_col MACHINE_COLS[] = {T(SMX_CLIENT_ID_MAX), T(SMX_NAME_MAX), T(SMX_NAME_MAX),
+                                        T(SMX_NAME_MAX), T(7)};
 #undef I
 #undef T
 #define NCOLS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static void close_stmts(apply *a)
 {
-    db_stmt **stmts[] = {&a->q_machine, &a->i_machine, &a->u_machine, &a->q_ci,   &a->q_src,
-                         &a->q_asg,     &a->q_serial,  &a->q_ranges,  &a->d_range};
-    bulk **bulks[] = {&a->b_comp, &a->b_enf,    &a->b_scan,  &a->b_asg,
-                      &a->b_gen,  &a->b_serial, &a->b_count, &a->b_range};
+    db_stmt **stmts[] = {&a->q_machines, &a->u_machine, &a->q_ci,     &a->q_src,
+                         &a->q_asg,      &a->q_serials, &a->q_ranges, &a->d_range};
+    bulk **bulks[] = {&a->b_comp,   &a->b_enf,   &a->b_scan,  &a->b_asg,    &a->b_gen,
+                      &a->b_serial, &a->b_count, &a->b_range, &a->b_machine};
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
         db_finalize(*stmts[i]);
         *stmts[i] = NULL;
@@ -365,16 +421,26 @@ static int open_stmts(apply *a)
 {
     int ret;
     db *d = a->d;
-    if ((ret = db_prepare(d, &a->q_machine,
-                          "SELECT ItemKey, Netbios_Name0, Client_Version0 FROM System_DISC "
-                          "WHERE SMS_Unique_Identifier0 = ?")) < 0 ||
-        (ret = db_prepare(d, &a->i_machine,
-                          "INSERT INTO System_DISC (SMS_Unique_Identifier0, Netbios_Name0, Name0, "
-                          "Client0, Client_Type0, Client_Version0, SMS_Assigned_Sites0, Active0) "
-                          "VALUES (?, ?, ?, 1, 1, ?, ?, 1)")) < 0 ||
-        (ret = db_prepare(d, &a->u_machine,
-                          "UPDATE System_DISC SET Netbios_Name0 = ?, Name0 = ?, Client_Version0 = ? "
-                          "WHERE ItemKey = ?")) < 0 ||
+    char in_text[IN_LIST * 3 + 1] = "", sql[1024];
+    for (int i = 0; i < IN_LIST; i++)
+        strcat(in_text, i ? ", ?" : "?");
+    snprintf(sql, sizeof sql,
+             "SELECT SMS_Unique_Identifier0, ItemKey, Netbios_Name0, Client_Version0 FROM "
+             "System_DISC WHERE SMS_Unique_Identifier0 IN (%s)",
+             in_text);
+    if ((ret = db_prepare(d, &a->q_machines, sql)) < 0)
+        return ret;
+    snprintf(sql, sizeof sql,
+             "SELECT s.MachineID, s.LastSerialNumber, c.FirstSerialNumber FROM SR_ClientSerials s "
+             "LEFT JOIN SR_ClientMessageCounts c ON c.MachineID = s.MachineID WHERE s.MachineID "
+             "IN (%s)",
+             in_text);
+    if ((ret = db_prepare(d, &a->q_serials, sql)) < 0)
+        return ret;
+    if ((ret =
+             db_prepare(d, &a->u_machine,
+                        "UPDATE System_DISC SET Netbios_Name0 = ?, Name0 = ?, Client_Version0 = ? "
+                        "WHERE ItemKey = ?")) < 0 ||
         (ret = db_prepare(d, &a->q_ci,
                           "SELECT CI_ID FROM CI_ConfigurationItems WHERE CI_UniqueID = ?")) < 0 ||
         (ret = db_prepare(d, &a->q_src,
@@ -383,30 +449,30 @@ static int open_stmts(apply *a)
         (ret = db_prepare(d, &a->q_asg,
                           "SELECT AssignmentID FROM CI_CIAssignments WHERE "
                           "Assignment_UniqueID = ?")) < 0 ||
-        (ret = db_prepare(d, &a->q_serial,
-                          "SELECT LastSerialNumber FROM SR_ClientSerials WHERE MachineID = ?")) <
-            0 ||
         (ret = db_prepare(d, &a->q_ranges,
                           "SELECT StartSerial, EndSerial, DetectedTime FROM "
-                          "SR_MissingMessageRanges WHERE MachineID = ? ORDER BY StartSerial")) < 0 ||
+                          "SR_MissingMessageRanges WHERE MachineID = ? ORDER BY StartSerial")) <
+            0 ||
         (ret = db_prepare(d, &a->d_range,
                           "DELETE FROM SR_MissingMessageRanges WHERE MachineID = ? AND "
                           "StartSerial = ?")) < 0)
         return ret;
     if ((ret = bulk_open(d, &a->b_comp, COMP_HEAD, COMP_TAIL, COMP_COLS, NCOLS(COMP_COLS),
                          BULK_ROWS)) < 0 ||
-        (ret = bulk_open(d, &a->b_enf, ENF_HEAD, ENF_TAIL, ENF_COLS, NCOLS(ENF_COLS),
-                         BULK_ROWS)) < 0 ||
+        (ret = bulk_open(d, &a->b_enf, ENF_HEAD, ENF_TAIL, ENF_COLS, NCOLS(ENF_COLS), BULK_ROWS)) <
+            0 ||
         (ret = bulk_open(d, &a->b_scan, SCAN_HEAD, SCAN_TAIL, SCAN_COLS, NCOLS(SCAN_COLS),
                          BULK_ROWS)) < 0 ||
-        (ret = bulk_open(d, &a->b_asg, ASG_HEAD, ASG_TAIL, ASG_COLS, NCOLS(ASG_COLS),
-                         BULK_ROWS)) < 0 ||
+        (ret = bulk_open(d, &a->b_asg, ASG_HEAD, ASG_TAIL, ASG_COLS, NCOLS(ASG_COLS), BULK_ROWS)) <
+            0 ||
         (ret = bulk_open(d, &a->b_gen, GEN_HEAD, GEN_TAIL, GEN_COLS, NCOLS(GEN_COLS), 20)) < 0 ||
-        (ret = bulk_open(d, &a->b_serial, SERIAL_HEAD, SERIAL_TAIL, SERIAL_COLS,
-                         NCOLS(SERIAL_COLS), BULK_ROWS)) < 0 ||
+        (ret = bulk_open(d, &a->b_serial, SERIAL_HEAD, SERIAL_TAIL, SERIAL_COLS, NCOLS(SERIAL_COLS),
+                         BULK_ROWS)) < 0 ||
         (ret = bulk_open(d, &a->b_count, COUNT_HEAD, COUNT_TAIL, COUNT_COLS, NCOLS(COUNT_COLS),
                          BULK_ROWS)) < 0 ||
-        (ret = bulk_open(d, &a->b_range, RANGE_HEAD, "", RANGE_COLS, NCOLS(RANGE_COLS), 20)) < 0)
+        (ret = bulk_open(d, &a->b_range, RANGE_HEAD, "", RANGE_COLS, NCOLS(RANGE_COLS), 20)) < 0 ||
+        (ret = bulk_open(d, &a->b_machine, MACHINE_HEAD, MACHINE_TAIL, MACHINE_COLS,
+                         NCOLS(MACHINE_COLS), IN_LIST)) < 0)
         return ret;
     return 0;
 }
@@ -424,13 +490,13 @@ int apply_open(db *d, const char *site_code, apply **out)
      * SQLite: a many-row statement keeps a statement journal (to undo
      * itself half-way), which goes to a temporary file once over 64 KB;
      * kept in memory it costs no writes.  A transaction of the writer
-     * dirties a few thousand pages, which a 16 MB cache holds without
+     * dirties a few thousand pages, which an 8 MB cache holds without
      * spilling them to the WAL before the commit (the memory target is
      * 64 MB).  Both settings are this connection's only.
      */
     if (db_get_dialect(d) == DB_DIALECT_SQLITE) {
         db_exec(d, "PRAGMA temp_store = MEMORY");
-        db_exec(d, "PRAGMA cache_size = -16384");
+        db_exec(d, "PRAGMA cache_size = -8192");
     }
     if ((ret = open_stmts(a)) < 0) {
         apply_close(a);
@@ -448,9 +514,11 @@ static void tx_clear(apply *a)
     hmap_clear(&a->h_asg);
     hmap_clear(&a->h_gen);
     hmap_clear(&a->h_txm);
+    hmap_clear(&a->h_txc);
     for (size_t i = 0; i < a->txm.n; i++)
         free(a->txm.v[i].s);
     a->comp.n = a->enf.n = a->scan.n = a->asg.n = a->gen.n = a->txm.n = 0;
+    a->txf.n = a->txc.n = 0;
 }
 
 void apply_close(apply *a)
@@ -471,6 +539,9 @@ void apply_close(apply *a)
     hmap_free(&a->h_asg);
     hmap_free(&a->h_gen);
     hmap_free(&a->h_txm);
+    hmap_free(&a->h_txc);
+    free(a->txf.v);
+    free(a->txc.v);
     free(a->comp.v);
     free(a->enf.v);
     free(a->scan.v);
@@ -482,8 +553,8 @@ void apply_close(apply *a)
 
 void apply_abort(apply *a)
 {
-    bulk *bulks[] = {a->b_comp, a->b_enf,    a->b_scan,  a->b_asg,
-                     a->b_gen,  a->b_serial, a->b_count, a->b_range};
+    bulk *bulks[] = {a->b_comp,   a->b_enf,   a->b_scan,  a->b_asg,    a->b_gen,
+                     a->b_serial, a->b_count, a->b_range, a->b_machine};
     tx_clear(a);
     for (size_t i = 0; i < sizeof bulks / sizeof bulks[0]; i++)
         bulk_discard(bulks[i]);
@@ -561,54 +632,126 @@ static int lookup_topic(apply *a, scache *c, db_stmt *q, const char *key, long l
     return scache_put(c, key, *id);
 }
 
-static int machine_id(apply *a, const ss_file *f, apply_stats *st, long long *id)
+/*
+ * Look up up to IN_LIST clients of the transaction (txc indexes ks[0..n))
+ * in one statement; the unused places of the IN list repeat the first GUID.
+ * A client found gets its ID (and its name and version brought up to date).
+ */
+static int machines_query(apply *a, const size_t *ks, size_t n)
 {
-    int ret;
-    if (scache_get(&a->machines, f->client_id, id))
-        return 0;
-    db_stmt *q = a->q_machine;
+    db_stmt *q = a->q_machines;
+    int ret = 0;
     db_reset(q);
-    if ((ret = db_bind_text(q, 1, f->client_id)) < 0)
-        return ret;
-    ret = db_step(q);
+    for (int i = 0; i < IN_LIST && ret == 0; i++)
+        ret = db_bind_text(q, i + 1, a->txc.v[ks[(size_t)i < n ? (size_t)i : 0]].f->client_id);
     if (ret < 0)
         return ret;
-    if (ret == 1) {
-        *id = db_col_int(q, 0);
-        int rename = f->netbios[0] && strcmp(db_col_text(q, 1), f->netbios) != 0;
-        int upgrade = f->client_version[0] && strcmp(db_col_text(q, 2), f->client_version) != 0;
-        db_reset(q);
-        if (rename || upgrade) {
-            db_stmt *u = a->u_machine;
-            const char *name = f->netbios[0] ? f->netbios : NULL;
-            db_reset(u);
-            if ((ret = db_bind_text(u, 1, name)) < 0 || (ret = db_bind_text(u, 2, name)) < 0 ||
-                (ret = db_bind_text(u, 3, f->client_version[0] ? f->client_version : NULL)) < 0 ||
-                (ret = db_bind_int(u, 4, *id)) < 0 || (ret = db_step(u)) < 0)
-                return ret;
-            db_reset(u);
-        }
-        return scache_put(&a->machines, f->client_id, *id);
+    typedef struct found {
+        size_t k;
+        long long id;
+        int stale;
+    } found;
+    found hits[IN_LIST];
+    int nhits = 0;
+    while (nhits < IN_LIST && (ret = db_step(q)) == 1) {
+        hkey key = {0, 0, 0, db_col_text(q, 0)};
+        size_t k;
+        if (!hmap_get(&a->h_txc, &key, &k) || a->txc.v[k].id != 0)
+            continue;
+        const ss_file *f = a->txc.v[k].f;
+        hits[nhits].k = k;
+        hits[nhits].id = db_col_int(q, 1);
+        hits[nhits].stale =
+            (f->netbios[0] && strcmp(db_col_text(q, 2), f->netbios) != 0) ||
+            (f->client_version[0] && strcmp(db_col_text(q, 3), f->client_version) != 0);
+        nhits++;
     }
     db_reset(q);
-    /* First sight of this client: it becomes a discovered system. */
-    db_stmt *ins = a->i_machine;
-    const char *name = f->netbios[0] ? f->netbios : NULL;
-    db_reset(ins);
-    if ((ret = db_bind_text(ins, 1, f->client_id)) < 0 || (ret = db_bind_text(ins, 2, name)) < 0 ||
-        (ret = db_bind_text(ins, 3, name)) < 0 ||
-        (ret = db_bind_text(ins, 4, f->client_version[0] ? f->client_version : NULL)) < 0 ||
-        (ret = db_bind_text(ins, 5, a->site[0] ? a->site : NULL)) < 0 ||
-        (ret = db_step(ins)) < 0)
+    if (ret < 0)
         return ret;
-    db_reset(ins);
-    if ((ret = query_id(q, f->client_id, id)) < 0)
+    for (int i = 0; i < nhits; i++) {
+        txclient *c = &a->txc.v[hits[i].k];
+        c->id = hits[i].id;
+        if (!hits[i].stale)
+            continue;
+        /* Renamed, or a new client version: keep the discovered system current. */
+        const char *name = c->f->netbios[0] ? c->f->netbios : NULL;
+        const char *version = c->f->client_version[0] ? c->f->client_version : NULL;
+        db_stmt *u = a->u_machine;
+        db_reset(u);
+        if ((ret = db_bind_text(u, 1, name)) < 0 || (ret = db_bind_text(u, 2, name)) < 0 ||
+            (ret = db_bind_text(u, 3, version)) < 0 || (ret = db_bind_int(u, 4, c->id)) < 0 ||
+            (ret = db_step(u)) < 0)
+            return ret;
+        db_reset(u);
+    }
+    return 0;
+}
+
+/*
+ * The clients of the queued files: from the cache, else looked up by lists
+ * of IN_LIST, else created (many rows a statement) and looked up again.  A
+ * round trip per client would be the writer's largest cost on PostgreSQL.
+ */
+static int resolve_machines(apply *a, apply_stats *st)
+{
+    int ret = 0;
+    for (size_t i = 0; i < a->txf.n; i++) {
+        const ss_file *f = &a->txf.v[i].b->files[a->txf.v[i].index];
+        hkey key = {0, 0, 0, f->client_id};
+        size_t k;
+        if (hmap_get(&a->h_txc, &key, &k))
+            continue;
+        txclient *c;
+        if (VEC_PUSH(a->txc, c) < 0 || hmap_put(&a->h_txc, &key, a->txc.n - 1, NULL) < 0)
+            return -ENOMEM;
+        c->f = f;
+        c->id = 0;
+        scache_get(&a->machines, f->client_id, &c->id);
+    }
+    /* Unknown to the cache: look them up, a list at a time. */
+    size_t *todo = malloc((a->txc.n ? a->txc.n : 1) * sizeof *todo), ntodo = 0;
+    if (!todo)
+        return -ENOMEM;
+    for (int pass = 0; pass < 2 && ret == 0; pass++) {
+        ntodo = 0;
+        for (size_t k = 0; k < a->txc.n; k++)
+            if (a->txc.v[k].id == 0)
+                todo[ntodo++] = k;
+        if (ntodo == 0)
+            break;
+        if (pass == 1) {
+            /* Still unknown: first sight of these clients. */
+            for (size_t i = 0; i < ntodo && ret == 0; i++) {
+                const ss_file *f = a->txc.v[todo[i]].f;
+                const char *name = f->netbios[0] ? f->netbios : NULL;
+                bulk *b = a->b_machine;
+                a->txc.v[todo[i]].created = 1;
+                if ((ret = bulk_text(b, 0, f->client_id)) == 0 &&
+                    (ret = bulk_text(b, 1, name)) == 0 && (ret = bulk_text(b, 2, name)) == 0 &&
+                    (ret = bulk_text(b, 3, f->client_version[0] ? f->client_version : NULL)) == 0 &&
+                    (ret = bulk_text(b, 4, a->site[0] ? a->site : NULL)) == 0)
+                    ret = bulk_row(b);
+            }
+            if (ret == 0)
+                ret = bulk_flush(a->b_machine);
+        }
+        for (size_t i = 0; i < ntodo && ret == 0; i += IN_LIST)
+            ret = machines_query(a, todo + i, ntodo - i < IN_LIST ? ntodo - i : IN_LIST);
+    }
+    free(todo);
+    if (ret < 0)
         return ret;
-    if (ret == 0)
-        return CM_EDB;
-    if (st)
-        st->machines_new++;
-    return scache_put(&a->machines, f->client_id, *id);
+    for (size_t k = 0; k < a->txc.n; k++) {
+        txclient *c = &a->txc.v[k];
+        if (c->id == 0)
+            return CM_EDB; /* inserted yet not found: the database misbehaves */
+        if (c->created && st)
+            st->machines_new++;
+        if ((ret = scache_put(&a->machines, c->f->client_id, c->id)) < 0)
+            return ret;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -638,7 +781,8 @@ static int txm_add(tx_machine *t, long long serial, long long time_ms, int inval
         t->invalid_noserial++;
         return 0;
     }
-    if (vec_grow((void **)&t->s, &t->cap, t->n, sizeof *t->s) < 0)
+    /* Most clients send a few messages a transaction: start small. */
+    if (vec_grow_from((void **)&t->s, &t->cap, t->n, sizeof *t->s, 8) < 0)
         return -ENOMEM;
     t->s[t->n].serial = serial;
     t->s[t->n].time_ms = time_ms;
@@ -861,27 +1005,45 @@ static int route(apply *a, long long m, const ss_batch *b, const ss_msg *msg, ap
 
 int apply_add_file(apply *a, const ss_batch *b, size_t index, apply_stats *st)
 {
-    const ss_file *f = &b->files[index];
-    long long m;
-    int ret;
-    if (f->state != SS_FILE_OK)
+    txfile *t;
+    if (b->files[index].state != SS_FILE_OK)
         return 0;
-    if ((ret = machine_id(a, f, st, &m)) < 0)
-        return ret;
-    tx_machine *t = txm_get(a, m);
-    if (!t)
+    /* The work happens at apply_flush(), when the transaction's clients are known at once. */
+    if (VEC_PUSH(a->txf, t) < 0)
         return -ENOMEM;
-    for (size_t i = f->first; i < f->first + f->nmsgs; i++) {
-        const ss_msg *msg = &b->msgs[i];
-        if ((ret = txm_add(t, msg->serial, msg->invalid ? 0 : msg->time_ms, msg->invalid)) < 0)
-            return ret;
-        if (msg->invalid)
-            continue;
-        if ((ret = route(a, m, b, msg, st)) < 0)
-            return ret;
-    }
+    t->b = b;
+    t->index = index;
     if (st)
         st->files++;
+    return 0;
+}
+
+/* Each queued file's records onto the rows they set, and its serial numbers. */
+static int route_files(apply *a, apply_stats *st)
+{
+    int ret;
+    for (size_t i = 0; i < a->txf.n; i++) {
+        const ss_batch *b = a->txf.v[i].b;
+        const ss_file *f = &b->files[a->txf.v[i].index];
+        hkey key = {0, 0, 0, f->client_id};
+        size_t k;
+        if (!hmap_get(&a->h_txc, &key, &k))
+            return CM_EDB;
+        long long m = a->txc.v[k].id;
+        tx_machine *t = txm_get(a, m);
+        if (!t)
+            return -ENOMEM;
+        t->created = a->txc.v[k].created;
+        for (size_t j = f->first; j < f->first + f->nmsgs; j++) {
+            const ss_msg *msg = &b->msgs[j];
+            if ((ret = txm_add(t, msg->serial, msg->invalid ? 0 : msg->time_ms, msg->invalid)) < 0)
+                return ret;
+            if (msg->invalid)
+                continue;
+            if ((ret = route(a, m, b, msg, st)) < 0)
+                return ret;
+        }
+    }
     return 0;
 }
 
@@ -1008,41 +1170,70 @@ static serial_state *sstate_get(apply *a, long long m)
     return NULL;
 }
 
-static int sstate_load(apply *a, long long m, serial_state **out)
+static serial_state *sstate_add(apply *a, long long m)
 {
-    serial_state *s = sstate_get(a, m);
-    int ret;
-    if (s) {
-        *out = s;
-        return 0;
-    }
-    if (a->nsstates >= CACHE_MAX) {
+    if (vec_grow((void **)&a->sstates, &a->capsstates, a->nsstates, sizeof *a->sstates) < 0)
+        return NULL;
+    serial_state *s = &a->sstates[a->nsstates];
+    s->has_row = 0;
+    s->first = s->last = -1;
+    hkey k = {m, 0, 0, NULL};
+    if (hmap_put(&a->serials, &k, a->nsstates, NULL) < 0)
+        return NULL;
+    a->nsstates++;
+    return s;
+}
+
+/*
+ * The committed serial numbers of the transaction's clients, looked up by
+ * lists of IN_LIST; a client created in this transaction has none.
+ */
+static int sstates_load(apply *a)
+{
+    long long ids[IN_LIST];
+    int n = 0, ret = 0;
+    /* Room for every client of the transaction, so no entry moves while it is used. */
+    if (a->nsstates + a->txm.n > CACHE_MAX) {
         hmap_clear(&a->serials);
         a->nsstates = 0;
     }
-    if (vec_grow((void **)&a->sstates, &a->capsstates, a->nsstates, sizeof *a->sstates) < 0)
-        return -ENOMEM;
-    s = &a->sstates[a->nsstates];
-    s->has_row = 0;
-    s->last = -1;
-    db_stmt *q = a->q_serial;
-    db_reset(q);
-    if ((ret = db_bind_int(q, 1, m)) < 0)
-        return ret;
-    ret = db_step(q);
-    if (ret < 0)
-        return ret;
-    if (ret == 1) {
-        s->has_row = 1;
-        s->last = db_col_int(q, 0);
+    for (size_t i = 0; i <= a->txm.n && ret == 0; i++) {
+        if (i < a->txm.n) {
+            tx_machine *t = &a->txm.v[i];
+            if (sstate_get(a, t->m))
+                continue;
+            if (t->created) {
+                if (!sstate_add(a, t->m))
+                    return -ENOMEM;
+                continue;
+            }
+            ids[n++] = t->m;
+        }
+        if (n == 0 || (n < IN_LIST && i < a->txm.n))
+            continue;
+        /* Not found means no serial number yet: every asked client gets an entry. */
+        for (int k = 0; k < n; k++)
+            if (!sstate_add(a, ids[k]))
+                return -ENOMEM;
+        db_stmt *q = a->q_serials;
+        db_reset(q);
+        for (int k = 0; k < IN_LIST && ret == 0; k++)
+            ret = db_bind_int(q, k + 1, ids[k < n ? k : 0]);
+        if (ret < 0)
+            break;
+        while ((ret = db_step(q)) == 1) {
+            serial_state *s = sstate_get(a, db_col_int(q, 0));
+            if (!s)
+                continue;
+            s->has_row = 1;
+            s->last = db_col_int(q, 1);
+            /* A row written before the lowest was kept: the window starts at the highest. */
+            s->first = db_col_is_null(q, 2) ? s->last : db_col_int(q, 2);
+        }
+        db_reset(q);
+        n = 0;
     }
-    db_reset(q);
-    hkey k = {m, 0, 0, NULL};
-    if ((ret = hmap_put(&a->serials, &k, a->nsstates, NULL)) < 0)
-        return ret;
-    a->nsstates++;
-    *out = s;
-    return 0;
+    return ret < 0 ? ret : 0;
 }
 
 static int ranges_load(apply *a, long long m, range_vec *rv)
@@ -1127,23 +1318,38 @@ static int fill_gap(apply *a, long long m, range_vec *rv, long long s, int *ret)
     return 0;
 }
 
+static int range_add(range_vec *rv, long long start, long long end, const char *when)
+{
+    range *r;
+    if (VEC_PUSH(*rv, r) < 0)
+        return -ENOMEM;
+    r->start = start;
+    r->end = end;
+    r->dirty = 1;
+    snprintf(r->detected, sizeof r->detected, "%s", when);
+    return 0;
+}
+
 /*
- * One client's serial numbers of this transaction against what is stored:
- * new gaps, filled gaps, duplicates, and the counters.
+ * One client's serial numbers of this transaction against what is stored.
+ * Taken in ascending order: a number above the window extends it (the
+ * numbers skipped are a new gap), one below it extends it downwards (the
+ * same), one inside fills a gap or is a duplicate.  The end state is the
+ * same whatever order files and transactions came in.
  */
 static int write_serials(apply *a, tx_machine *t, const char *now, apply_stats *st)
 {
     serial_state *s;
-    range_vec rv = {0};
+    range_vec rv = {0}; /* the client's ranges: loaded ones, then the new and split ones */
     int ranges_loaded = 0, ret = 0;
     long long fresh = 0, dups = 0, invalid = t->invalid_noserial, max_time = 0;
-    range_vec added = {0}; /* new gaps, stamped now */
 
-    if ((ret = sstate_load(a, t->m, &s)) < 0)
-        return ret;
+    s = sstate_get(a, t->m);
+    if (!s)
+        return CM_EDB; /* sstates_load() gave every client of the transaction an entry */
     qsort(t->s, t->n, sizeof *t->s, ser_cmp);
-    long long last = s->has_row ? s->last : -1;
-    for (size_t i = 0; i < t->n; i++) {
+    long long first = s->has_row ? s->first : -1, last = s->has_row ? s->last : -1;
+    for (size_t i = 0; i < t->n && ret == 0; i++) {
         const ser *x = &t->s[i];
         if (i > 0 && x->serial == t->s[i - 1].serial) {
             dups++;
@@ -1151,48 +1357,42 @@ static int write_serials(apply *a, tx_machine *t, const char *now, apply_stats *
         }
         if (x->time_ms > max_time)
             max_time = x->time_ms;
-        if (last < 0 || x->serial > last) {
-            if (last >= 0 && x->serial > last + 1) {
-                range *r;
-                if (VEC_PUSH(added, r) < 0) {
-                    ret = -ENOMEM;
-                    goto out;
-                }
-                r->start = last + 1;
-                r->end = x->serial - 1;
-                if (st)
-                    st->gaps_opened++;
-            }
+        if (last < 0) { /* first sight of the client */
+            first = last = x->serial;
+        } else if (x->serial > last) {
+            if (x->serial > last + 1 && (ret = range_add(&rv, last + 1, x->serial - 1, now)) == 0 &&
+                st)
+                st->gaps_opened++;
             last = x->serial;
-            fresh++;
-            invalid += x->invalid != 0;
-            continue;
-        }
-        /* At or below the highest seen: a late message, or a replay. */
-        if (!ranges_loaded) {
-            if ((ret = ranges_load(a, t->m, &rv)) < 0)
-                goto out;
-            ranges_loaded = 1;
-        }
-        int filled = fill_gap(a, t->m, &rv, x->serial, &ret);
-        if (ret < 0)
-            goto out;
-        if (filled) {
-            fresh++;
-            invalid += x->invalid != 0;
+        } else if (x->serial < first) {
+            if (x->serial < first - 1 &&
+                (ret = range_add(&rv, x->serial + 1, first - 1, now)) == 0 && st)
+                st->gaps_opened++;
+            first = x->serial;
+        } else {
+            /* Inside the window: a late message filling a gap, or a replay. */
+            if (!ranges_loaded) {
+                if ((ret = ranges_load(a, t->m, &rv)) < 0)
+                    break;
+                ranges_loaded = 1;
+            }
+            int filled = fill_gap(a, t->m, &rv, x->serial, &ret);
+            if (ret < 0)
+                break;
+            if (!filled) {
+                dups++;
+                continue;
+            }
             if (st)
                 st->gaps_closed++;
-        } else {
-            dups++;
         }
+        fresh++;
+        invalid += x->invalid != 0;
     }
-out:
-    /* The pieces of split ranges go back with their original detection time. */
+    /* New ranges and the pieces of split ones (with their first detection time). */
     for (size_t i = 0; i < rv.n && ret == 0; i++)
         if (rv.v[i].dirty)
             ret = range_push(a, t->m, rv.v[i].start, rv.v[i].end, rv.v[i].detected);
-    for (size_t i = 0; i < added.n && ret == 0; i++)
-        ret = range_push(a, t->m, added.v[i].start, added.v[i].end, now);
     if (ret == 0 && t->n > 0) {
         char tbuf[SMX_TIME_LEN + 1];
         bulk *b = a->b_serial;
@@ -1203,14 +1403,16 @@ out:
             ret = bulk_row(b);
         if (ret == 0) {
             s->has_row = 1;
+            s->first = first;
             s->last = last;
         }
     }
     if (ret == 0) {
         bulk *b = a->b_count;
-        if ((ret = bulk_int(b, 0, t->m)) == 0 && (ret = bulk_int(b, 1, fresh)) == 0 &&
-            (ret = bulk_int(b, 2, dups)) == 0 && (ret = bulk_int(b, 3, invalid)) == 0 &&
-            (ret = bulk_text(b, 4, now)) == 0)
+        if ((ret = bulk_int(b, 0, t->m)) == 0 &&
+            (ret = first >= 0 ? bulk_int(b, 1, first) : bulk_null(b, 1)) == 0 &&
+            (ret = bulk_int(b, 2, fresh)) == 0 && (ret = bulk_int(b, 3, dups)) == 0 &&
+            (ret = bulk_int(b, 4, invalid)) == 0 && (ret = bulk_text(b, 5, now)) == 0)
             ret = bulk_row(b);
     }
     if (st) {
@@ -1219,7 +1421,6 @@ out:
         st->invalid += invalid;
     }
     free(rv.v);
-    free(added.v);
     return ret;
 }
 
@@ -1228,7 +1429,13 @@ int apply_flush(apply *a, apply_stats *st)
     char now[SMX_TIME_LEN + 1];
     int ret;
     now_text(now);
-    ret = write_rows(a, now);
+    ret = resolve_machines(a, st);
+    if (ret == 0)
+        ret = route_files(a, st);
+    if (ret == 0)
+        ret = write_rows(a, now);
+    if (ret == 0)
+        ret = sstates_load(a);
     for (size_t i = 0; i < a->txm.n && ret == 0; i++)
         ret = write_serials(a, &a->txm.v[i], now, st);
     if (ret == 0)

@@ -29,6 +29,7 @@ void batch_free(ss_batch *b)
 {
     if (!b)
         return;
+    free(b->names);
     free(b->files);
     free(b->msgs);
     free(b->arena);
@@ -135,4 +136,50 @@ void batch_drop_records(ss_batch *b)
     f->nmsgs = 0;
     f->ninvalid = 0;
     /* The arena keeps the strings: a bad file is rare and the chunk short-lived. */
+}
+
+void batch_set_reason(ss_batch *b, ss_file *f, const char *why)
+{
+    uint32_t off = 0;
+    if (arena_add(b, why, &off) == 0)
+        f->reason = off;
+}
+
+int batch_compact(ss_batch *b)
+{
+    size_t len = 0, n = 0, bad = 0, done = 0;
+    for (size_t i = 0; i < b->nfiles; i++) {
+        if (b->files[i].state == SS_FILE_OK)
+            len += strlen(b->files[i].name) + 2;
+    }
+    char *names = malloc(len ? len : 1), *p = names;
+    if (!names)
+        return -ENOMEM;
+    for (size_t i = 0; i < b->nfiles; i++) {
+        ss_file *f = &b->files[i];
+        if (f->state == SS_FILE_BAD)
+            bad++;
+        if (f->state == SS_FILE_OK || f->state == SS_FILE_BAD)
+            done++;
+        if (f->state != SS_FILE_OK)
+            continue;
+        size_t l = strlen(f->name);
+        *p++ = (char)('0' + f->box);
+        memcpy(p, f->name, l + 1);
+        p += l + 1;
+        n++;
+    }
+    free(b->files);
+    free(b->msgs);
+    free(b->arena);
+    b->files = NULL;
+    b->msgs = NULL;
+    b->arena = NULL;
+    b->nfiles = b->nmsgs = b->capfiles = b->capmsgs = b->arenalen = b->arenacap = 0;
+    b->names = names;
+    b->names_len = len;
+    b->ndelete = n;
+    b->nfiles_done = done;
+    b->nbad = bad;
+    return 0;
 }

@@ -44,7 +44,7 @@ typedef struct ss_file {
     size_t first, nmsgs; /* its records: msgs[first .. first + nmsgs) */
     long long ninvalid;
     long long size;
-    char reason[256]; /* why it is bad */
+    uint32_t reason; /* why it is bad: an arena offset (batch_set_reason) */
 } ss_file;
 
 typedef struct ss_batch {
@@ -55,6 +55,9 @@ typedef struct ss_batch {
     char *arena;
     size_t arenalen, arenacap;
     long long bytes; /* the files' sizes */
+    /* After batch_compact(): "<box digit><name>\0" for each file to delete, nothing else. */
+    char *names;
+    size_t names_len, ndelete, nfiles_done, nbad;
     struct ss_batch *next;
 } ss_batch;
 
@@ -66,6 +69,14 @@ ss_file *batch_add_file(ss_batch *b, const char *name, int box, long long size);
 int batch_add_record(ss_batch *b, const smx_record *r);
 /* Drop the records of the last file (it failed after some were added). */
 void batch_drop_records(ss_batch *b);
+/* Record why a file is bad (kept in the arena). */
+void batch_set_reason(ss_batch *b, ss_file *f, const char *why);
+/*
+ * Once applied and committed, a batch only needs the names of the files to
+ * delete: keep those, packed, and free the records (a backlog of small
+ * files would otherwise keep every parsed record until its file is gone).
+ */
+int batch_compact(ss_batch *b);
 static inline const char *batch_str(const ss_batch *b, uint32_t off)
 {
     return b->arena + off;

@@ -71,8 +71,8 @@ static int bind_stmt(bulk *b, SQLHSTMT h, int rows)
                 rc = SQLBindParameter(h, idx, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
                                       &col->iv[r], 0, &col->ind[r]);
             else
-                rc = SQLBindParameter(h, idx, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR,
-                                      col->maxlen, 0, col->sv + (size_t)r * (col->maxlen + 1),
+                rc = SQLBindParameter(h, idx, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR, col->maxlen,
+                                      0, col->sv + (size_t)r * (col->maxlen + 1),
                                       (SQLLEN)(col->maxlen + 1), &col->ind[r]);
             if (!SQL_SUCCEEDED(rc))
                 return db_native_error(b->d, SQL_HANDLE_STMT, h, "bulk bind");
@@ -219,9 +219,13 @@ static int execute(bulk *b, SQLHSTMT h, int rows)
 {
     SQLRETURN rc = SQLExecute(h);
     int ret = 0;
+    /*
+     * No SQLFreeStmt(SQL_CLOSE): an INSERT has no cursor to close, and the
+     * SQLite driver drops its compiled statement on a close, so the next
+     * execution would parse the whole many-row statement again.
+     */
     if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA)
         ret = db_native_error(b->d, SQL_HANDLE_STMT, h, "bulk execute");
-    SQLFreeStmt(h, SQL_CLOSE);
     if (ret == 0)
         b->written += rows;
     return ret;

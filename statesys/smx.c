@@ -138,9 +138,8 @@ int smx_parse_wmi_time(const char *s, long long *utc_ms)
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
     /* yyyymmddHHMMSS, then optionally .ffffff (1-6 digits), then optionally +UUU / -UUU. */
-    if (len < 14 || digits(s, 4, &y) < 0 || digits(s + 4, 2, &mo) < 0 ||
-        digits(s + 6, 2, &d) < 0 || digits(s + 8, 2, &h) < 0 || digits(s + 10, 2, &mi) < 0 ||
-        digits(s + 12, 2, &sec) < 0)
+    if (len < 14 || digits(s, 4, &y) < 0 || digits(s + 4, 2, &mo) < 0 || digits(s + 6, 2, &d) < 0 ||
+        digits(s + 8, 2, &h) < 0 || digits(s + 10, 2, &mi) < 0 || digits(s + 12, 2, &sec) < 0)
         return CM_EPARSE;
     const char *p = s + 14;
     if (*p == '.') {
@@ -223,8 +222,8 @@ int smx_parse_sql_time(const char *s, long long *utc_ms)
     /* "YYYY-MM-DD HH:MM:SS" with an optional fraction, as both dialects print it. */
     if (strlen(s) < 19 || digits(s, 4, &y) < 0 || s[4] != '-' || digits(s + 5, 2, &mo) < 0 ||
         s[7] != '-' || digits(s + 8, 2, &d) < 0 || (s[10] != ' ' && s[10] != 'T') ||
-        digits(s + 11, 2, &h) < 0 || s[13] != ':' || digits(s + 14, 2, &mi) < 0 ||
-        s[16] != ':' || digits(s + 17, 2, &sec) < 0)
+        digits(s + 11, 2, &h) < 0 || s[13] != ':' || digits(s + 14, 2, &mi) < 0 || s[16] != ':' ||
+        digits(s + 17, 2, &sec) < 0)
         return CM_EPARSE;
     if (s[19] == '.') {
         int n = 0, frac = 0;
@@ -237,9 +236,9 @@ int smx_parse_sql_time(const char *s, long long *utc_ms)
     }
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return CM_EPARSE;
-    *utc_ms = (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec) *
-                  1000 +
-              ms;
+    *utc_ms =
+        (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec) * 1000 +
+        ms;
     return 0;
 }
 
@@ -434,8 +433,8 @@ static smx_invalid check_record(parser *p, smx_record *r, char *key, size_t keyl
         return SMX_BAD_TOPIC_TYPE;
     if (!p->state_present || parse_uint(p->state_s, 9, &r->state_id) < 0)
         return SMX_BAD_STATE;
-    if (p->num_overflow || p->user.overflow || p->user_sid.overflow ||
-        has_ctl(p->user.buf) || has_ctl(p->user_sid.buf))
+    if (p->num_overflow || p->user.overflow || p->user_sid.overflow || has_ctl(p->user.buf) ||
+        has_ctl(p->user_sid.buf))
         return SMX_BAD_FIELD;
     if (p->idtype_present && p->idtype_s[0] && parse_uint(p->idtype_s, 9, &r->id_type) < 0)
         return SMX_BAD_FIELD;
@@ -617,9 +616,9 @@ static smx_elem classify(smx_elem parent, const xmlChar *name)
     return E_OTHER;
 }
 
-static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                     const xmlChar *URI, int nb_namespaces, const xmlChar **namespaces,
-                     int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *URI,
+                     int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+                     int nb_defaulted, const xmlChar **attributes)
 {
     parser *p = ctx;
     smx_elem el;
@@ -828,7 +827,7 @@ static void on_error(void *ctx, xmlErrorPtr e)
 /* ------------------------------------------------------------------ */
 
 typedef struct input {
-    int fd;              /* -1 for memory */
+    int fd; /* -1 for memory */
     const unsigned char *mem;
     size_t memlen, mempos;
     unsigned char head[4]; /* the first bytes, read to sniff the encoding */

@@ -21,26 +21,26 @@
 #include <stddef.h>
 
 /* Bounds of the stored fields (the columns they land in). */
-#define SMX_CLIENT_ID_MAX 64  /* System_DISC.SMS_Unique_Identifier0 */
-#define SMX_NAME_MAX 64       /* Netbios_Name0, Client_Version0 */
-#define SMX_TOPIC_ID_MAX 512  /* SR_CurrentState.TopicID */
-#define SMX_USER_MAX 256      /* UserName, UserSID */
-#define SMX_PARAMS_MAX 4000   /* the Param values joined by tabs */
+#define SMX_CLIENT_ID_MAX 64 /* System_DISC.SMS_Unique_Identifier0 */
+#define SMX_NAME_MAX 64      /* Netbios_Name0, Client_Version0 */
+#define SMX_TOPIC_ID_MAX 512 /* SR_CurrentState.TopicID */
+#define SMX_USER_MAX 256     /* UserName, UserSID */
+#define SMX_PARAMS_MAX 4000  /* the Param values joined by tabs */
 #define SMX_PARAM_COUNT_MAX 64
 #define SMX_TIME_LEN 23 /* "YYYY-MM-DD HH:MM:SS.mmm" */
 
 /* Why a record is invalid (0: it is valid). */
 typedef enum {
     SMX_OK = 0,
-    SMX_BAD_TIME,        /* MessageTime missing, malformed or absurd */
-    SMX_BAD_SERIAL,      /* SerialNumber missing, not a number or out of range */
-    SMX_BAD_TOPIC,       /* no Topic, or its ID missing, too long or with control characters */
-    SMX_BAD_TOPIC_TYPE,  /* Type missing or not a number */
-    SMX_BAD_STATE,       /* no State, or its ID not a number */
-    SMX_UNKNOWN_STATE,   /* a state ID the topic type does not have */
-    SMX_BAD_TOPIC_ID,    /* a topic ID that is not what its type needs (an update GUID, ...) */
-    SMX_BAD_PARAMS,      /* too many or too long parameters, or a tab or newline in one */
-    SMX_BAD_FIELD        /* User, UserSID, IDType or Criticality malformed or too long */
+    SMX_BAD_TIME,       /* MessageTime missing, malformed or absurd */
+    SMX_BAD_SERIAL,     /* SerialNumber missing, not a number or out of range */
+    SMX_BAD_TOPIC,      /* no Topic, or its ID missing, too long or with control characters */
+    SMX_BAD_TOPIC_TYPE, /* Type missing or not a number */
+    SMX_BAD_STATE,      /* no State, or its ID not a number */
+    SMX_UNKNOWN_STATE,  /* a state ID the topic type does not have */
+    SMX_BAD_TOPIC_ID,   /* a topic ID that is not what its type needs (an update GUID, ...) */
+    SMX_BAD_PARAMS,     /* too many or too long parameters, or a tab or newline in one */
+    SMX_BAD_FIELD       /* User, UserSID, IDType or Criticality malformed or too long */
 } smx_invalid;
 
 /* The identification of the client, from ReportHeader/Identification/Machine. */
@@ -48,8 +48,8 @@ typedef struct smx_header {
     char client_id[SMX_CLIENT_ID_MAX + 1]; /* canonical "GUID:XXXXXXXX-...", upper case */
     char netbios[SMX_NAME_MAX + 1];
     char client_version[SMX_NAME_MAX + 1];
-    int has_client_id; /* a valid ClientID was found */
-    int bad_netbios;   /* NetBIOSName present but too long or with control characters */
+    int has_client_id;        /* a valid ClientID was found */
+    int bad_netbios;          /* NetBIOSName present but too long or with control characters */
     long long report_records; /* StateMessage elements seen */
 } smx_header;
 
@@ -60,26 +60,26 @@ typedef struct smx_header {
  */
 typedef struct smx_record {
     smx_invalid invalid;
-    long long time_ms;            /* MessageTime as UTC milliseconds since 1970 */
-    char time[SMX_TIME_LEN + 1];  /* the same as "YYYY-MM-DD HH:MM:SS.mmm" UTC */
-    long long serial;             /* SerialNumber */
-    long long topic_type;         /* Topic Type */
-    long long id_type;            /* Topic IDType (0 when absent) */
-    long long state_id;           /* State ID */
-    long long criticality;        /* State Criticality (0 when absent) */
-    const char *topic_id;         /* as sent */
-    const char *key;              /* the canonical topic key (see smx_record_check) */
-    const char *user, *user_sid;  /* "" when absent */
-    const char *params;           /* Param values joined by tabs, "" when none */
+    long long time_ms;           /* MessageTime as UTC milliseconds since 1970 */
+    char time[SMX_TIME_LEN + 1]; /* the same as "YYYY-MM-DD HH:MM:SS.mmm" UTC */
+    long long serial;            /* SerialNumber */
+    long long topic_type;        /* Topic Type */
+    long long id_type;           /* Topic IDType (0 when absent) */
+    long long state_id;          /* State ID */
+    long long criticality;       /* State Criticality (0 when absent) */
+    const char *topic_id;        /* as sent */
+    const char *key;             /* the canonical topic key (see smx_record_check) */
+    const char *user, *user_sid; /* "" when absent */
+    const char *params;          /* Param values joined by tabs, "" when none */
     int nparams;
-    long long revision;           /* type 500: the first Param as a number, else -1 */
+    long long revision; /* type 500: the first Param as a number, else -1 */
 } smx_record;
 
 typedef void (*smx_record_fn)(void *ud, const smx_record *r);
 
 typedef struct smx_options {
-    size_t max_bytes;   /* refuse input longer than this (CM_ETOOBIG); 0 = no cap */
-    long long now_ms;   /* "now" for the sanity check of MessageTime; 0 = the clock */
+    size_t max_bytes; /* refuse input longer than this (CM_ETOOBIG); 0 = no cap */
+    long long now_ms; /* "now" for the sanity check of MessageTime; 0 = the clock */
 } smx_options;
 
 /*

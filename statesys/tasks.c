@@ -217,8 +217,8 @@ static int topic_check(tasks *t)
     memset(&r, 0, sizeof r);
     snprintf(r.name, sizeof r.name, "%s", SUM_MIGRATE);
     r.interval = 86400;
-    db_query_int(d, "SELECT RunInterval FROM SR_SummaryTasks WHERE TaskName = ?", SUM_MIGRATE,
-                 NULL, &r.interval);
+    db_query_int(d, "SELECT RunInterval FROM SR_SummaryTasks WHERE TaskName = ?", SUM_MIGRATE, NULL,
+                 &r.interval);
     return run_task(t, &r);
 }
 
@@ -260,8 +260,9 @@ static int heartbeat(tasks *t)
                             "SELECT COUNT(DISTINCT MachineID) FROM SR_MissingMessageRanges WHERE "
                             "DetectedTime < ?",
                             cutoff, NULL, &clients)) < 0 ||
-        (ret = db_query_int(d, "SELECT COUNT(*) FROM SR_MissingMessageRanges WHERE "
-                               "DetectedTime < ?",
+        (ret = db_query_int(d,
+                            "SELECT COUNT(*) FROM SR_MissingMessageRanges WHERE "
+                            "DetectedTime < ?",
                             cutoff, NULL, &ranges)) < 0)
         return ret;
     if (clients > 0) {

@@ -109,10 +109,11 @@ int bulk_insert_init(bulk *b, db *d, const char *table, const char *columns, con
             off += (size_t)snprintf(sql + off, sizeof sql - off, "%sjson_extract(value, '$[%d]')",
                                     sep, i);
         else if (types[i] == 'i')
-            off += (size_t)snprintf(sql + off, sizeof sql - off, "%sCAST(x->>%d AS BIGINT)", sep, i);
+            off +=
+                (size_t)snprintf(sql + off, sizeof sql - off, "%sCAST(x->>%d AS BIGINT)", sep, i);
         else if (types[i] == 'd')
-            off += (size_t)snprintf(sql + off, sizeof sql - off, "%sCAST(x->>%d AS TIMESTAMP)",
-                                    sep, i);
+            off += (size_t)snprintf(sql + off, sizeof sql - off, "%sCAST(x->>%d AS TIMESTAMP)", sep,
+                                    i);
         else
             off += (size_t)snprintf(sql + off, sizeof sql - off, "%sx->>%d", sep, i);
     }
@@ -129,6 +130,7 @@ int bulk_list_init(bulk *b, db *d, const char *prefix, const char *suffix)
     init_common(b, d);
     b->ncols = 1;
     b->types[0] = 'i';
+    b->list = 1;
     int pg = db_get_dialect(d) == DB_DIALECT_POSTGRES;
     const char *list = !b->json ? "?"
                        : pg     ? "SELECT CAST(v AS BIGINT) FROM "
@@ -201,8 +203,9 @@ static int add(bulk *b, int kind, long long iv, const char *text)
         b->col = 0;
         return run_plain(b);
     }
-    /* The array opens with the first row, each row is an array of its columns. */
-    const char *open = b->col ? "," : b->rows ? ",[" : "[[";
+    /* The array opens with the first row; each row is an array of its columns (a list's
+     * rows are bare values). */
+    const char *open = b->list ? (b->rows ? "," : "[") : b->col ? "," : b->rows ? ",[" : "[[";
     if ((ret = put(b, open, strlen(open))) < 0)
         return b->err = ret;
     if (kind == 1) {
@@ -218,7 +221,7 @@ static int add(bulk *b, int kind, long long iv, const char *text)
     if (++b->col < b->ncols)
         return 0;
     b->col = 0;
-    if ((ret = put(b, "]", 1)) < 0)
+    if (!b->list && (ret = put(b, "]", 1)) < 0)
         return b->err = ret;
     if (++b->rows >= BULK_MAX_ROWS || b->len >= BULK_MAX_BYTES)
         return run_json(b);

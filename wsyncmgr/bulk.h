@@ -22,20 +22,21 @@
 #include "db.h"
 
 #define BULK_MAX_COLS 16
-#define BULK_MAX_ROWS 1000            /* rows per statement */
-#define BULK_MAX_BYTES (8u << 20)     /* JSON text per statement (a group may exceed it by a row) */
+#define BULK_MAX_ROWS 1000        /* rows per statement */
+#define BULK_MAX_BYTES (8u << 20) /* JSON text per statement (a group may exceed it by a row) */
 
 typedef struct bulk {
     db *d;
     db_stmt *st;
-    int json;          /* 1: the JSON form; 0: one statement per row */
+    int json; /* 1: the JSON form; 0: one statement per row */
+    int list; /* a list of values rather than rows of columns */
     int ncols;
     char types[BULK_MAX_COLS + 1]; /* per column: i integer, t text, d date/time */
-    char *buf;         /* the JSON array being built (or the current row's values) */
+    char *buf;                     /* the JSON array being built (or the current row's values) */
     size_t len, cap;
     int rows, col;
-    long long total;   /* rows written */
-    int err;           /* sticky: the first failure */
+    long long total; /* rows written */
+    int err;         /* sticky: the first failure */
     /* Plain form: the values of the current row. */
     int kind[BULK_MAX_COLS];
     long long iv[BULK_MAX_COLS];

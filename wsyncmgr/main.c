@@ -239,8 +239,7 @@ static void refuse_directories(const inbox_dir *box)
         struct stat st;
         if (de->d_name[0] == '.' || !inbox_name_valid(box->box, de->d_name))
             continue;
-        if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-            S_ISDIR(st.st_mode))
+        if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
             snprintf(names[n++], sizeof names[0], "%s", de->d_name);
     }
     closedir(dir);
@@ -266,8 +265,8 @@ static int handle_box(daemon_ctx *ctx, const inbox_dir *box, void *ud)
     W.nclaimed = 0;
     for (size_t i = 0; i < n && W.nclaimed < MAX_CLAIMED; i++) {
         char site[8], why[256];
-        trigger_file t = trigger_classify(e[i].name, ini->site_code, ini->parent_site, site, why,
-                                          sizeof why);
+        trigger_file t =
+            trigger_classify(e[i].name, ini->site_code, ini->parent_site, site, why, sizeof why);
         if (t == TRIGGER_BAD) {
             refuse(box, e[i].name, why);
             continue;
@@ -318,8 +317,7 @@ static void done_cb(uv_async_t *h)
     if (job->type == JOB_SYNC && !job->canceled) {
         for (int i = 0; i < W.nclaimed; i++)
             if (inbox_remove(W.box, W.claimed[i], 1) < 0)
-                log_msg("Cannot remove the request file %s from %s", W.claimed[i],
-                        W.box->process);
+                log_msg("Cannot remove the request file %s from %s", W.claimed[i], W.box->process);
         W.nclaimed = 0;
         W.ts.last_sync = job->finished;
         W.ts.last_fail = job->ok ? 0 : job->finished;
@@ -343,7 +341,8 @@ static void done_cb(uv_async_t *h)
         W.maint_pending = 0;
         start_job(JOB_MAINTENANCE, SYNC_LOCAL, NULL);
     }
-    if (!W.running && was_sync)
+    /* Between syncs the log says when the next one comes (maintenance may run meanwhile). */
+    if (was_sync && !(W.running && W.job && W.job->type == JOB_SYNC))
         log_next();
     if (W.sync_timer)
         daemon_timer_wake(W.sync_timer, 1000);
@@ -374,8 +373,8 @@ static int start(daemon_ctx *ctx)
     uv_async_init(daemon_loop(ctx), &W.done, done_cb);
     W.done_init = 1;
     load_sync_times(ctx);
-    log_msg("Sync schedule every %lld minutes, retry after %lld minutes, languages %s", schedule_min,
-            retry_min, languages);
+    log_msg("Sync schedule every %lld minutes, retry after %lld minutes, languages %s",
+            schedule_min, retry_min, languages);
     log_next();
     W.sync_timer = daemon_timer_add(ctx, sync_timer_cb, NULL, 1000);
     /* Maintenance runs soon after start, then every Maintenance Interval. */

@@ -35,7 +35,14 @@ static const char *const deletes[] = {
 static const char *const closers[] = {
     ") AND cc.Content_ID NOT IN (SELECT p.Content_ID FROM CI_ContentPackages p))",
     ") AND cc.Content_ID NOT IN (SELECT p.Content_ID FROM CI_ContentPackages p))",
-    ")", ")", ")", ")", ")", ")", ")", ")",
+    ")",
+    ")",
+    ")",
+    ")",
+    ")",
+    ")",
+    ")",
+    ")",
 };
 
 #define NDELETES (sizeof deletes / sizeof deletes[0])
@@ -93,10 +100,11 @@ static int delete_batch(db *d, const long long *ids, size_t n)
     return ret;
 }
 
-int maint_delete_expired(db *d, long long age_days, long long batch, time_t now,
-                         atomic_int *cancel, maint_batch_fn fn, void *ud, long long *deleted)
+int maint_delete_expired(db *d, long long age_days, long long batch, time_t now, atomic_int *cancel,
+                         maint_batch_fn fn, void *ud, long long *deleted)
 {
     char cutoff[32];
+    long long last = 0; /* the highest CI_ID deleted so far */
     int ret = 0;
     *deleted = 0;
     if (batch < 1)
@@ -111,8 +119,15 @@ int maint_delete_expired(db *d, long long age_days, long long batch, time_t now,
             break;
         if ((ret = db_begin(d)) < 0)
             break;
-        if ((ret = pick(d, cutoff, batch, &ids, &n)) == 0 && n)
-            ret = delete_batch(d, ids, n);
+        if ((ret = pick(d, cutoff, batch, &ids, &n)) == 0 && n) {
+            /* Candidates come in CI_ID order: one seen again was not deleted, and the
+             * loop would never end. */
+            if (ids[0] <= last)
+                ret = CM_EDB;
+            else
+                ret = delete_batch(d, ids, n);
+            last = ids[n - 1];
+        }
         free(ids);
         if (ret == 0)
             ret = db_commit(d);

@@ -24,7 +24,7 @@ typedef void (*maint_batch_fn)(void *ud, long long deleted);
  * is set (may be NULL).  Returns 0 or a negative code (what was committed
  * stays deleted).
  */
-int maint_delete_expired(db *d, long long age_days, long long batch, time_t now,
-                         atomic_int *cancel, maint_batch_fn fn, void *ud, long long *deleted);
+int maint_delete_expired(db *d, long long age_days, long long batch, time_t now, atomic_int *cancel,
+                         maint_batch_fn fn, void *ud, long long *deleted);
 
 #endif

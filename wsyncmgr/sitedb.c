@@ -290,8 +290,8 @@ static int lock_and_number(sitedb *w)
     if (ret < 0)
         return ret;
     w->next_ci_id = v + 1;
-    ret = db_query_int(w->d, "SELECT COALESCE(MAX(Content_ID), 0) FROM CI_Contents", NULL, NULL,
-                       &v);
+    ret =
+        db_query_int(w->d, "SELECT COALESCE(MAX(Content_ID), 0) FROM CI_Contents", NULL, NULL, &v);
     if (ret < 0)
         return ret;
     w->next_content_id = v + 1;
@@ -306,7 +306,7 @@ static int prepare_writers(sitedb *w)
     if ((ret = bulk_insert_init(&w->b, d, table, cols, types)) < 0)                                \
         return ret;
 #define DEL(b, pre)                                                                                \
-    if ((ret = bulk_list_init(&w->b, d, pre, ")")) < 0)                                             \
+    if ((ret = bulk_list_init(&w->b, d, pre, ")")) < 0)                                            \
         return ret;
     INS(ins_ci, "CI_ConfigurationItems",
         "CI_ID, CI_UniqueID, CIType_ID, ModelName, RevisionNumber, SDMPackageDigest, IsExpired, "
@@ -399,8 +399,9 @@ static void forget_names(sitedb *w, long long cat_id)
 static int write_cat_names(sitedb *w, long long cat_id, const loc_row *rows, size_t n)
 {
     db_stmt *s = NULL;
-    int ret = exec_int(w->d, "DELETE FROM CI_LocalizedCategoryInstances WHERE CategoryInstanceID = ?",
-                       cat_id, NULL);
+    int ret =
+        exec_int(w->d, "DELETE FROM CI_LocalizedCategoryInstances WHERE CategoryInstanceID = ?",
+                 cat_id, NULL);
     if (ret < 0)
         return ret;
     forget_names(w, cat_id);
@@ -462,8 +463,8 @@ int sitedb_category(sitedb *w, const updxml_update *u)
                               "VALUES (?, ?, ?, ?, ?)")) < 0)
             return ret;
         if ((ret = db_bind_text(s, 1, uid)) == 0 && (ret = db_bind_text(s, 2, type)) == 0 &&
-            (ret = db_bind_text(s, 3, w->o.site)) == 0 &&
-            (ret = db_bind_text(s, 4, w->now)) == 0 && (ret = db_bind_text(s, 5, w->now)) == 0)
+            (ret = db_bind_text(s, 3, w->o.site)) == 0 && (ret = db_bind_text(s, 4, w->now)) == 0 &&
+            (ret = db_bind_text(s, 5, w->now)) == 0)
             ret = db_step(s);
         db_finalize(s);
         if (ret < 0)
@@ -495,8 +496,7 @@ int sitedb_category(sitedb *w, const updxml_update *u)
                                   "WHERE CategoryInstanceID = ?")) < 0)
                 return ret;
             if ((ret = db_bind_text(s, 1, uid)) == 0 && (ret = db_bind_text(s, 2, type)) == 0 &&
-                (ret = db_bind_text(s, 3, w->now)) == 0 &&
-                (ret = db_bind_int(s, 4, e->ci_id)) == 0)
+                (ret = db_bind_text(s, 3, w->now)) == 0 && (ret = db_bind_int(s, 4, e->ci_id)) == 0)
                 ret = db_step(s);
             db_finalize(s);
             if (ret < 0)
@@ -507,8 +507,8 @@ int sitedb_category(sitedb *w, const updxml_update *u)
         }
     }
     if (w->o.on_item)
-        w->o.on_item(w->o.ud, u, e->changed ? (is_new ? SITEDB_INSERTED : SITEDB_REVISED)
-                                            : SITEDB_UNCHANGED);
+        w->o.on_item(w->o.ud, u,
+                     e->changed ? (is_new ? SITEDB_INSERTED : SITEDB_REVISED) : SITEDB_UNCHANGED);
     return ret;
 }
 
@@ -764,7 +764,8 @@ static int write_update(sitedb *w, const sitedb_item *it, cimap_entry *e, sitedb
             (ret = bulk_text(b, u->kb_article_id && *u->kb_article_id ? kburl : NULL)) < 0)
             goto done;
     }
-    if ((ret = write_memberships(w, e->ci_id, u)) < 0 || (ret = write_relations(w, e->ci_id, u)) < 0)
+    if ((ret = write_memberships(w, e->ci_id, u)) < 0 ||
+        (ret = write_relations(w, e->ci_id, u)) < 0)
         goto done;
     b = &w->ins_src;
     if ((ret = bulk_int(b, e->ci_id)) < 0 || (ret = bulk_int(b, w->o.source_id)) < 0 ||
@@ -903,9 +904,8 @@ static int set_sequence(sitedb *w, const char *table, const char *column, long l
 
 int sitedb_finish(sitedb *w)
 {
-    bulk *ins[] = {&w->ins_ci,     &w->ins_info,    &w->ins_loc,
-                   &w->ins_member, &w->ins_src,     &w->ins_content,
-                   &w->ins_file,   &w->ins_cicontent};
+    bulk *ins[] = {&w->ins_ci,  &w->ins_info,    &w->ins_loc,  &w->ins_member,
+                   &w->ins_src, &w->ins_content, &w->ins_file, &w->ins_cicontent};
     long long changes = 0;
     int ret = 0;
     for (size_t i = 0; i < w->npend && ret == 0; i++) {
@@ -978,10 +978,9 @@ void sitedb_free(sitedb *w)
 {
     if (!w)
         return;
-    bulk *all[] = {&w->ins_ci,      &w->ins_info,      &w->ins_loc,  &w->ins_member,
-                   &w->ins_rel,     &w->ins_src,       &w->ins_content, &w->ins_file,
-                   &w->ins_cicontent, &w->del_info,    &w->del_loc,  &w->del_member,
-                   &w->del_rel,     &w->del_src,       &w->del_file};
+    bulk *all[] = {&w->ins_ci,  &w->ins_info,    &w->ins_loc,  &w->ins_member,    &w->ins_rel,
+                   &w->ins_src, &w->ins_content, &w->ins_file, &w->ins_cicontent, &w->del_info,
+                   &w->del_loc, &w->del_member,  &w->del_rel,  &w->del_src,       &w->del_file};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         bulk_free(all[i]);
     db_finalize(w->upd_ci);

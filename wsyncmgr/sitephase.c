@@ -8,6 +8,7 @@
  * already holds are not fetched at all, so a sync costs what changed.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,8 @@ unsigned long long sitephase_filter_hash(char **products, size_t np, char **clas
         char **sorted = malloc((ns[l] ? ns[l] : 1) * sizeof *sorted);
         if (!sorted)
             return 0;
-        memcpy(sorted, lists[l], ns[l] * sizeof *sorted);
+        if (ns[l])
+            memcpy(sorted, lists[l], ns[l] * sizeof *sorted);
         qsort(sorted, ns[l], sizeof *sorted, str_cmp);
         for (size_t i = 0; i < ns[l]; i++)
             for (const char *p = sorted[i]; *p; p++)
@@ -130,10 +132,9 @@ static int anchors_save(db *d, const sync_source *src, const char *server, const
     if (ret < 0)
         return ret;
     if ((ret = db_bind_text(s, 1, src->site)) == 0 &&
-        (ret = db_bind_int(s, 2, src->source_id)) == 0 &&
-        (ret = db_bind_text(s, 3, server)) == 0 && (ret = db_bind_text(s, 4, hash)) == 0 &&
-        (ret = db_bind_text(s, 5, a->config)) == 0 && (ret = db_bind_text(s, 6, a->update)) == 0 &&
-        (ret = db_bind_text(s, 7, now)) == 0)
+        (ret = db_bind_int(s, 2, src->source_id)) == 0 && (ret = db_bind_text(s, 3, server)) == 0 &&
+        (ret = db_bind_text(s, 4, hash)) == 0 && (ret = db_bind_text(s, 5, a->config)) == 0 &&
+        (ret = db_bind_text(s, 6, a->update)) == 0 && (ret = db_bind_text(s, 7, now)) == 0)
         ret = db_step(s);
     db_finalize(s);
     return ret < 0 ? ret : 0;
@@ -185,9 +186,153 @@ static void on_item(void *ud, const updxml_update *u, sitedb_result r)
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* Fetching: one batch read and parsed                                 */
+/* ------------------------------------------------------------------ */
+
+/* A batch read from the SUP and parsed, ready for sitedb. */
+typedef struct batch {
+    wsusss_update_data *ups;
+    size_t nups;
+    wsusss_file_url *urls;
+    size_t nurls;
+    updxml_update *parsed;
+    sitedb_item *items;
+    size_t nitems;
+    sitedb_url *su;
+    size_t count; /* identities asked for */
+    int ret;      /* < 0: the read failed (the error is in the client) */
+    double t_fetch, t_parse;
+} batch;
+
+static void batch_free(batch *b)
+{
+    for (size_t i = 0; i < b->nitems; i++)
+        updxml_free(&b->parsed[i]);
+    free(b->parsed);
+    free(b->items);
+    free(b->su);
+    wsusss_update_data_free(b->ups, b->nups);
+    wsusss_file_urls_free(b->urls, b->nurls);
+    memset(b, 0, sizeof *b);
+}
+
+/* Read and parse one batch (no database work: may run in the fetch thread). */
+static void batch_read(phase *p, const wsusss_identity *ids, size_t k, batch *b)
+{
+    double t0 = mono();
+    memset(b, 0, sizeof *b);
+    b->count = k;
+    b->ret = wsusss_get_update_data(p->c, ids, k, &b->ups, &b->nups, &b->urls, &b->nurls);
+    double t1 = mono();
+    b->t_fetch = t1 - t0;
+    if (b->ret < 0)
+        return;
+    b->parsed = calloc(b->nups ? b->nups : 1, sizeof *b->parsed);
+    b->items = calloc(b->nups ? b->nups : 1, sizeof *b->items);
+    b->su = calloc(b->nurls ? b->nurls : 1, sizeof *b->su);
+    if (!b->parsed || !b->items || !b->su) {
+        b->ret = -ENOMEM;
+        return;
+    }
+    for (size_t i = 0; i < b->nurls; i++) {
+        b->su[i].digest = b->urls[i].digest;
+        b->su[i].url = b->urls[i].mu_url;
+    }
+    for (size_t i = 0; i < b->nups; i++) {
+        int pr = updxml_parse(b->ups[i].xml, b->ups[i].xml_len, &b->parsed[b->nitems]);
+        if (pr < 0) {
+            /* One bad document costs its update, not the sync. */
+            log_msg("Skipped update %s revision %d: its metadata is not valid update XML (%s)",
+                    b->ups[i].id.id, b->ups[i].id.revision, cm_strerror(pr));
+            continue;
+        }
+        b->items[b->nitems].u = &b->parsed[b->nitems];
+        b->items[b->nitems].xml = b->ups[i].xml;
+        b->items[b->nitems].xml_len = b->ups[i].xml_len;
+        b->nitems++;
+    }
+    b->t_parse = mono() - t1;
+}
+
+/* Write one batch; 0 or the phase's failure. */
+static int batch_write(phase *p, batch *b, int config)
+{
+    int ret = 0;
+    double t0 = mono();
+    p->t_fetch += b->t_fetch;
+    p->t_parse += b->t_parse;
+    p->bad_xml += (long)(b->nups - b->nitems);
+    if (b->ret < 0)
+        return b->ret == -ENOMEM ? fail(p, SRC_DOSYNC, "Out of memory", -ENOMEM)
+                                 : ss_fail(p, b->ret);
+    if (config) {
+        for (size_t i = 0; i < b->nitems && ret == 0; i++)
+            ret = sitedb_category(p->w, b->items[i].u);
+    } else {
+        ret = sitedb_updates(p->w, b->items, b->nitems, b->su, b->nurls);
+    }
+    p->t_write += mono() - t0;
+    return ret < 0 ? db_fail(p, ret) : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The fetch thread: reading the next batches while this one is written */
+/* ------------------------------------------------------------------ */
+
+#define QUEUE 3 /* batches read ahead */
+
+typedef struct pipeline {
+    phase *p;
+    const wsusss_identity *ids;
+    size_t n;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    batch q[QUEUE];
+    size_t head, count; /* ring of ready batches */
+    int done;           /* the reader has nothing more to add */
+    int stop;           /* the writer gave up: the reader stops too */
+} pipeline;
+
+static void *reader(void *arg)
+{
+    pipeline *pl = arg;
+    size_t off = 0;
+    while (off < pl->n) {
+        size_t k = pl->n - off < pl->p->batch ? pl->n - off : pl->p->batch;
+        batch b;
+        if (atomic_load(pl->p->job->cancel))
+            break;
+        batch_read(pl->p, pl->ids + off, k, &b);
+        off += k;
+        pthread_mutex_lock(&pl->mu);
+        while (pl->count == QUEUE && !pl->stop)
+            pthread_cond_wait(&pl->cv, &pl->mu);
+        if (pl->stop) {
+            pthread_mutex_unlock(&pl->mu);
+            batch_free(&b);
+            break;
+        }
+        pl->q[(pl->head + pl->count) % QUEUE] = b;
+        pl->count++;
+        int failed = b.ret < 0;
+        pthread_cond_broadcast(&pl->cv);
+        pthread_mutex_unlock(&pl->mu);
+        if (failed)
+            break;
+    }
+    pthread_mutex_lock(&pl->mu);
+    pl->done = 1;
+    pthread_cond_broadcast(&pl->cv);
+    pthread_mutex_unlock(&pl->mu);
+    return NULL;
+}
+
 /*
- * Fetch the given identities in batches and hand each batch to sitedb;
- * categories go one by one (the config pass), updates a batch at a time.
+ * Fetch the given identities in batches and hand each batch to sitedb:
+ * categories one by one (the config pass, small), updates a batch at a time
+ * with the next batches read and parsed meanwhile in a thread of their own
+ * (the SUP's answer time and the database's write time overlap).
  */
 static int fetch(phase *p, const char *what, const wsusss_identity *ids, size_t n, int config)
 {
@@ -195,78 +340,76 @@ static int fetch(phase *p, const char *what, const wsusss_identity *ids, size_t 
     char line[256];
     size_t done = 0;
     int ret = 0;
+    pipeline pl;
+    pthread_t th;
+    int threaded = !config && n > p->batch;
 
     log_msg("sync: %s", what);
-    while (done < n) {
-        size_t k = n - done < p->batch ? n - done : p->batch;
-        wsusss_update_data *ups = NULL;
-        wsusss_file_url *urls = NULL;
-        size_t nups = 0, nurls = 0;
+    if (threaded) {
+        memset(&pl, 0, sizeof pl);
+        pl.p = p;
+        pl.ids = ids;
+        pl.n = n;
+        pthread_mutex_init(&pl.mu, NULL);
+        pthread_cond_init(&pl.cv, NULL);
+        if (pthread_create(&th, NULL, reader, &pl) != 0) {
+            pthread_mutex_destroy(&pl.mu);
+            pthread_cond_destroy(&pl.cv);
+            threaded = 0;
+        }
+    }
+    while (done < n && ret == 0) {
+        batch b;
         if (atomic_load(p->job->cancel)) {
             p->job->canceled = 1;
-            return CM_EDB;
+            ret = CM_EDB;
+            break;
         }
-        double t0 = mono();
-        ret = wsusss_get_update_data(p->c, ids + done, k, &ups, &nups, &urls, &nurls);
-        if (ret < 0)
-            return ss_fail(p, ret);
-        double t1 = mono();
-        p->t_fetch += t1 - t0;
-
-        updxml_update *parsed = calloc(nups ? nups : 1, sizeof *parsed);
-        sitedb_item *items = calloc(nups ? nups : 1, sizeof *items);
-        sitedb_url *su = calloc(nurls ? nurls : 1, sizeof *su);
-        size_t nitems = 0;
-        if (!parsed || !items || !su) {
-            ret = fail(p, SRC_DOSYNC, "Out of memory", -ENOMEM);
+        if (threaded) {
+            pthread_mutex_lock(&pl.mu);
+            while (pl.count == 0 && !pl.done)
+                pthread_cond_wait(&pl.cv, &pl.mu);
+            if (pl.count == 0) {
+                pthread_mutex_unlock(&pl.mu);
+                /* The reader stopped early: only a cancel does that without a failed batch. */
+                p->job->canceled = 1;
+                ret = CM_EDB;
+                break;
+            }
+            b = pl.q[pl.head];
+            pl.head = (pl.head + 1) % QUEUE;
+            pl.count--;
+            pthread_cond_broadcast(&pl.cv);
+            pthread_mutex_unlock(&pl.mu);
         } else {
-            for (size_t i = 0; i < nurls; i++) {
-                su[i].digest = urls[i].digest;
-                su[i].url = urls[i].mu_url;
-            }
-            for (size_t i = 0; i < nups; i++) {
-                int pr = updxml_parse(ups[i].xml, ups[i].xml_len, &parsed[nitems]);
-                if (pr < 0) {
-                    p->bad_xml++;
-                    log_msg("Skipped update %s revision %d: its metadata is not valid update "
-                            "XML (%s)",
-                            ups[i].id.id, ups[i].id.revision, cm_strerror(pr));
-                    continue;
-                }
-                items[nitems].u = &parsed[nitems];
-                items[nitems].xml = ups[i].xml;
-                items[nitems].xml_len = ups[i].xml_len;
-                nitems++;
-            }
-            double t2 = mono();
-            p->t_parse += t2 - t1;
-            if (config) {
-                for (size_t i = 0; i < nitems && ret == 0; i++)
-                    ret = sitedb_category(p->w, items[i].u);
-            } else {
-                ret = sitedb_updates(p->w, items, nitems, su, nurls);
-            }
-            if (ret < 0)
-                ret = db_fail(p, ret);
-            p->t_write += mono() - t2;
+            size_t k = n - done < p->batch ? n - done : p->batch;
+            batch_read(p, ids + done, k, &b);
         }
-        for (size_t i = 0; i < nitems; i++)
-            updxml_free(&parsed[i]);
-        free(parsed);
-        free(items);
-        free(su);
-        wsusss_update_data_free(ups, nups);
-        wsusss_file_urls_free(urls, nurls);
-        if (ret < 0)
-            return ret;
-        done += k;
-        if (done < n && mono() - last_line >= PROGRESS_LOG_S) {
-            wsusphase_progress_text(what + 0, (long long)done, (long long)n, -1, line,
-                                    sizeof line);
+        ret = batch_write(p, &b, config);
+        done += b.count;
+        batch_free(&b);
+        if (ret == 0 && done < n && mono() - last_line >= PROGRESS_LOG_S) {
+            wsusphase_progress_text(what, (long long)done, (long long)n, -1, line, sizeof line);
             log_msg("%s", line);
             last_line = mono();
         }
     }
+    if (threaded) {
+        pthread_mutex_lock(&pl.mu);
+        pl.stop = 1;
+        pthread_cond_broadcast(&pl.cv);
+        pthread_mutex_unlock(&pl.mu);
+        pthread_join(th, NULL);
+        while (pl.count) {
+            batch_free(&pl.q[pl.head]);
+            pl.head = (pl.head + 1) % QUEUE;
+            pl.count--;
+        }
+        pthread_mutex_destroy(&pl.mu);
+        pthread_cond_destroy(&pl.cv);
+    }
+    if (ret < 0)
+        return ret;
     wsusphase_progress_text(what, (long long)n, (long long)n, -1, line, sizeof line);
     log_msg("%s", line);
     return 0;
@@ -348,8 +491,8 @@ int sitephase_run(sync_job *job, db *d, const sync_sup *sup, const sync_source *
     size_t nids = 0;
     anchors a;
     char addr[256], fqdn[256], guid[40], hashtxt[24];
-    long long cur = src->content_version > src->source_version ? src->content_version
-                                                                : src->source_version;
+    long long cur =
+        src->content_version > src->source_version ? src->content_version : src->source_version;
     int ret, in_tx = 0;
 
     *version = cur;
@@ -361,7 +504,8 @@ int sitephase_run(sync_job *job, db *d, const sync_sup *sup, const sync_source *
     sync_sup_address(sup->server, job->ini.server_name, addr, sizeof addr);
     ep.host = addr;
     ep.use_ssl = sup->use_ssl;
-    ep.port = sup->use_ssl ? (sup->ssl_port ? sup->ssl_port : 8531) : (sup->port ? sup->port : 8530);
+    ep.port =
+        sup->use_ssl ? (sup->ssl_port ? sup->ssl_port : 8531) : (sup->port ? sup->port : 8530);
     ep.timeout_s = job->set.call_timeout_s > 0 ? job->set.call_timeout_s : 60;
     ep.insecure = 1;
     if ((ret = wsusss_client_new(&p.c, &ep)) < 0) {
@@ -445,11 +589,11 @@ int sitephase_run(sync_job *job, db *d, const sync_sup *sup, const sync_source *
     if (st->inserted || st->revised || st->rewritten || st->categories_changed)
         log_msg("%ld new, %ld revised and %ld rewritten updates, %ld categories changed; %ld "
                 "newly expired, %ld newly superseded",
-                st->inserted, st->revised, st->rewritten, st->categories_changed,
-                st->newly_expired, st->newly_superseded);
+                st->inserted, st->revised, st->rewritten, st->categories_changed, st->newly_expired,
+                st->newly_superseded);
     log_msg("Site database phase: %.2f s reading from the WSUS server, %.2f s parsing, %.2f "
-                "s writing the site database",
-                p.t_fetch, p.t_parse, p.t_write);
+            "s writing the site database",
+            p.t_fetch, p.t_parse, p.t_write);
     if (st->unknown_categories)
         log_msg("%ld category memberships were skipped: the updates name categories the WSUS "
                 "server did not send",

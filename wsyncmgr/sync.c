@@ -155,9 +155,9 @@ static void notify_children(sync_job *job, db *d)
 static long long parent_version(db *d, const char *parent, long long own)
 {
     long long v = 0;
-    if (db_query_int(d,
-                     "SELECT MAX(ContentVersion) FROM Update_SyncStatus WHERE SiteCode = ?",
-                     parent, NULL, &v) == 0 && v > 0)
+    if (db_query_int(d, "SELECT MAX(ContentVersion) FROM Update_SyncStatus WHERE SiteCode = ?",
+                     parent, NULL, &v) == 0 &&
+        v > 0)
         return v;
     return own;
 }
@@ -197,8 +197,8 @@ static int run_sync(sync_job *job, db *d)
         report(job, d, 6701, 'I', NULL, NULL);
         return fail(job, SRC_DOSYNC, msg);
     }
-    job->version = src.content_version > src.source_version ? src.content_version
-                                                            : src.source_version;
+    job->version =
+        src.content_version > src.source_version ? src.content_version : src.source_version;
     report(job, d, 6701, 'I', NULL, NULL);
     set_state(job, d, &src, SYNC_STATE_STARTED);
     if (nsups == 0)
@@ -233,8 +233,8 @@ static int run_sync(sync_job *job, db *d)
         snprintf(msg, sizeof msg, "Failed to set the content version: %s", db_errmsg(d));
         return fail(job, SRC_DOSYNC, msg);
     }
-    log_msg("Set content version of update source %s for site %s to %lld", src.unique_id,
-            src.site, version);
+    log_msg("Set content version of update source %s for site %s to %lld", src.unique_id, src.site,
+            version);
     src.content_version = src.source_version = version;
     job->version = version;
 
@@ -260,17 +260,16 @@ static int run_sync(sync_job *job, db *d)
                 return ret;
             if ((ret = syncstate_set_location_version(d, &src, job->version, &sups[i])) < 0) {
                 job->db_lost = ret == CM_EDBCONN;
-                snprintf(msg, sizeof msg, "Failed to set the content version: %s",
-                         db_errmsg(d));
+                snprintf(msg, sizeof msg, "Failed to set the content version: %s", db_errmsg(d));
                 return fail(job, SRC_DOSYNC, msg);
             }
         }
     }
-    report(job, d, 6702, 'I', NULL, NULL);
+    /* The state first: whoever sees 6702 finds v_SUPSyncStatus already saying so. */
     job->error[0] = job->source[0] = '\0';
     set_state(job, d, &src, SYNC_STATE_DONE);
-    log_msg("Sync succeeded. Setting sync alert to canceled state on site %s",
-            job->ini.site_code);
+    report(job, d, 6702, 'I', NULL, NULL);
+    log_msg("Sync succeeded. Setting sync alert to canceled state on site %s", job->ini.site_code);
     if (top || job->kind != SYNC_PARENT)
         log_msg("Updated %ld items in SMS database, new update source content version is %lld",
                 job->changed, job->version);
@@ -311,8 +310,7 @@ void sync_job_run(sync_job *job)
     job->error[0] = job->source[0] = '\0';
     ret = db_open(&d, job->ini.connection);
     if (ret < 0) {
-        log_msg("Cannot connect to the site database: %s",
-                d ? db_errmsg(d) : cm_strerror(ret));
+        log_msg("Cannot connect to the site database: %s", d ? db_errmsg(d) : cm_strerror(ret));
         job->db_lost = 1;
         if (job->type == JOB_SYNC) {
             fail(job, SRC_DOSYNC, "Cannot connect to the site database");
@@ -323,6 +321,13 @@ void sync_job_run(sync_job *job)
         return;
     }
     db_set_trace(d, sql_trace, NULL);
+    /*
+     * A sync writes far more pages than SQLite caches by default; spilling
+     * them to the log in the middle of the transaction costs a write per
+     * page again and again.  64 MB keeps the busy pages in memory.
+     */
+    if (db_get_dialect(d) == DB_DIALECT_SQLITE)
+        db_exec(d, "PRAGMA cache_size = -65536");
     if (job->type == JOB_MAINTENANCE) {
         run_maintenance(job, d);
         db_close(d);
@@ -344,9 +349,9 @@ void sync_job_run(sync_job *job)
         /* One full stop between message and source, as the documents show. */
         log_msg("Sync failed: %s%s Source: %s", job->error,
                 el && job->error[el - 1] == '.' ? "" : ".", job->source);
-        report(job, job->db_lost ? NULL : d, 6703, 'E', job->source, job->error);
         if (!job->db_lost && syncstate_source(d, job->ini.site_code, &src) == 0)
             set_state(job, d, &src, SYNC_STATE_FAILED);
+        report(job, job->db_lost ? NULL : d, 6703, 'E', job->source, job->error);
         log_msg("Sync failed. Will retry in %lld minutes", job->set.retry_minutes);
         log_msg("Sync time: %s", dur);
     } else {

@@ -52,9 +52,9 @@ typedef struct sync_job {
     atomic_int *cancel;
 
     /* Out */
-    int ok;            /* 1: 6702 (or maintenance done) */
-    int canceled;      /* stopped by *cancel before it finished */
-    int db_lost;       /* the site database went away */
+    int ok;       /* 1: 6702 (or maintenance done) */
+    int canceled; /* stopped by *cancel before it finished */
+    int db_lost;  /* the site database went away */
     time_t started, finished;
     long long version; /* the content version after the sync */
     long changed;      /* items written to the site database */

@@ -20,8 +20,8 @@ time_t syncstate_time_parse(const char *s)
 {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
-    if (!s || sscanf(s, "%d-%d-%d%*[ T]%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+    if (!s || sscanf(s, "%d-%d-%d%*[ T]%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                     &tm.tm_min, &tm.tm_sec) != 6)
         return 0;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
@@ -136,12 +136,17 @@ static int run(db *d, const char *sql, const arg *args, int n, long long *change
     return ret < 0 ? ret : 0;
 }
 
-#define T(v) {(v), 0, 0}
-#define I(v) {NULL, (v), 1}
+#define T(v)                                                                                       \
+    {                                                                                              \
+        (v), 0, 0                                                                                  \
+    }
+#define I(v)                                                                                       \
+    {                                                                                              \
+        NULL, (v), 1                                                                               \
+    }
 
-int syncstate_set_state(db *d, const sync_source *src, int state, time_t when,
-                        long long error_code, const char *error_message,
-                        const char *error_source)
+int syncstate_set_state(db *d, const sync_source *src, int state, time_t when, long long error_code,
+                        const char *error_message, const char *error_source)
 {
     char t[32];
     syncstate_time_text(when, t, sizeof t);
@@ -168,8 +173,8 @@ int syncstate_set_state(db *d, const sync_source *src, int state, time_t when,
         /* The columns are bounded; the full text is in the log and the status message. */
         snprintf(msg, sizeof msg, "%s", error_message ? error_message : "");
         snprintf(srcbuf, sizeof srcbuf, "%s", error_source ? error_source : "");
-        arg a[] = {I(state),   T(t),      T(t), I(error_code), T(msg),
-                   T(srcbuf), T(src->site), I(src->source_id)};
+        arg a[] = {I(state), T(t),      T(t),         I(error_code),
+                   T(msg),   T(srcbuf), T(src->site), I(src->source_id)};
         return run(d,
                    "UPDATE Update_SyncStatus SET LastSyncState = ?, LastSyncStateTime = ?, "
                    "LastSyncTime = ?, LastSyncErrorCode = ?, LastSyncErrorMessage = ?, "
@@ -194,7 +199,7 @@ int syncstate_set_location_version(db *d, const sync_source *src, long long vers
     int ret;
     syncstate_time_text(time(NULL), t, sizeof t);
     syncstate_sup_url(sup, url, sizeof url);
-    arg up[] = {I(version), T(url), I(sup->internet_facing), T(t),
+    arg up[] = {I(version),        T(url),       I(sup->internet_facing), T(t),
                 I(src->source_id), T(src->site), T(sup->server)};
     ret = run(d,
               "UPDATE WSUSServerLocations SET ContentVersion = ?, WSUSURL = ?, "
@@ -203,8 +208,8 @@ int syncstate_set_location_version(db *d, const sync_source *src, long long vers
               up, 7, &changes);
     if (ret < 0 || changes > 0)
         return ret;
-    arg ins[] = {I(src->source_id), T(src->site), T(sup->server), T(url),
-                 I(version), I(sup->internet_facing), T(t)};
+    arg ins[] = {I(src->source_id),       T(src->site), T(sup->server), T(url), I(version),
+                 I(sup->internet_facing), T(t)};
     return run(d,
                "INSERT INTO WSUSServerLocations (UpdateSource_ID, SiteCode, ServerName, WSUSURL, "
                "ContentVersion, IsInternetFacing, LastModified) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -79,9 +79,8 @@ int syncstate_source(db *d, const char *site, sync_source *out);
  *   6702 done      also LastSuccessfulSyncTime and LastSyncTime, error cleared;
  *   6703 failed    also LastSyncTime and the error code, message and source.
  */
-int syncstate_set_state(db *d, const sync_source *src, int state, time_t when,
-                        long long error_code, const char *error_message,
-                        const char *error_source);
+int syncstate_set_state(db *d, const sync_source *src, int state, time_t when, long long error_code,
+                        const char *error_message, const char *error_source);
 
 /*
  * spProcessSUMSyncStateMessage: set the content version of the update

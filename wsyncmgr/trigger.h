@@ -12,10 +12,10 @@
 #include <time.h>
 
 typedef enum {
-    TRIGGER_BAD = 0,  /* not a request this site accepts */
-    TRIGGER_LOCAL,    /* SELF.SYN */
-    TRIGGER_FULL,     /* FULL.SYN */
-    TRIGGER_PARENT    /* <PARENT>.SYN from the parent site */
+    TRIGGER_BAD = 0, /* not a request this site accepts */
+    TRIGGER_LOCAL,   /* SELF.SYN */
+    TRIGGER_FULL,    /* FULL.SYN */
+    TRIGGER_PARENT   /* <PARENT>.SYN from the parent site */
 } trigger_file;
 
 /*
@@ -28,9 +28,9 @@ trigger_file trigger_classify(const char *name, const char *own_site, const char
 
 /* The sync times a site keeps between syncs. */
 typedef struct trigger_state {
-    time_t last_sync;   /* end of the last sync, successful or not (0: never) */
-    time_t last_fail;   /* end of the last failed sync, 0 when the last sync succeeded */
-    time_t origin;      /* when the schedule started counting (daemon start) */
+    time_t last_sync; /* end of the last sync, successful or not (0: never) */
+    time_t last_fail; /* end of the last failed sync, 0 when the last sync succeeded */
+    time_t origin;    /* when the schedule started counting (daemon start) */
 } trigger_state;
 
 /* The next regular sync: last sync (or origin) + schedule; 0 when there is no schedule. */

@@ -48,7 +48,8 @@ void wsusphase_target(const sync_job *job, const sync_sup *sup, char *addr, size
     sync_sup_address(sup->server, job->ini.server_name, addr, alen);
     t->host = addr;
     t->use_ssl = sup->use_ssl;
-    t->port = sup->use_ssl ? (sup->ssl_port ? sup->ssl_port : 8531) : (sup->port ? sup->port : 8530);
+    t->port =
+        sup->use_ssl ? (sup->ssl_port ? sup->ssl_port : 8531) : (sup->port ? sup->port : 8530);
     t->user = sup->account[0] ? sup->account : NULL;
     t->password = sup->account[0] ? sup->password : NULL;
     t->timeout_s = job->set.call_timeout_s > 0 ? job->set.call_timeout_s : 60;
@@ -149,10 +150,10 @@ static int follow(sync_job *job, wsusapi *c, int replica, time_t started)
         } else if (pr.phase != WSUSAPI_PHASE_NOT_PROCESSING && pr.total > 0 &&
                    mono() - last_line >= PROGRESS_LOG_S && pr.processed < pr.total) {
             double el = mono() - phase_start;
-            long long eta = pr.processed > 0
-                                ? (long long)(el * (double)(pr.total - pr.processed) /
-                                              (double)pr.processed)
-                                : -1;
+            long long eta =
+                pr.processed > 0
+                    ? (long long)(el * (double)(pr.total - pr.processed) / (double)pr.processed)
+                    : -1;
             wsusphase_progress_text(what, pr.processed, pr.total, eta, line, sizeof line);
             log_msg("%s", line);
             last_line = mono();

@@ -782,12 +782,14 @@ CREATE TABLE IF NOT EXISTS DBMonNotifications (
 )
 GO
 
--- statesys: per client, the state messages received (each serial number
--- counted once), the replays of serial numbers already seen, and the
--- invalid records.  Lets anyone check that every message was applied
--- exactly once.
+-- statesys: per client, the lowest serial number received (with
+-- SR_ClientSerials.LastSerialNumber the window in which gaps are missing
+-- messages), the state messages received (each serial number counted
+-- once), the replays of serial numbers already seen, and the invalid
+-- records.  Lets anyone check that every message was applied exactly once.
 CREATE TABLE IF NOT EXISTS SR_ClientMessageCounts (
     MachineID               INTEGER NOT NULL PRIMARY KEY,
+    FirstSerialNumber       BIGINT,
     MessagesReceived        BIGINT NOT NULL DEFAULT 0,
     DuplicateMessages       BIGINT NOT NULL DEFAULT 0,
     InvalidMessages         BIGINT NOT NULL DEFAULT 0,

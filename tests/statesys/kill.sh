@@ -1,9 +1,11 @@
 #!/bin/bash
 # kill.sh - kill -9 of statesys at random moments while it works through
-# 100,000 state messages (10,000 files from 1,000 clients, dropped in waves),
-# at least 20 times with work in hand, then a clean run to the end.  After
-# it every message is applied exactly once: the counts match what was
-# dropped, no serial number is missing, nothing is left in the boxes.
+# 100,000 state messages (20,000 files from 1,000 clients, dropped in waves
+# of 1,000 files), at least 20 times with work in hand, then a clean run to
+# the end.  After it every message is applied exactly once: the counts match
+# what was dropped, no serial number is missing, nothing is left in the
+# boxes.  The kills land anywhere from start-up and recovery to the middle
+# of a transaction or of the deletes after it.
 . "$(dirname "$0")/sslib.sh"
 
 KILLS=${STATESYS_KILLS:-20}
@@ -11,9 +13,9 @@ check "cmsite init" init_site
 setting "Inbox Pause" 0
 stage="$root/stage"
 mkdir -p "$stage"
-out=$("$CMSITE" simulate-clients --root "$root" --generate-updates 100 --machines 1000 --files 10 \
-      --messages 10 --compliance-only --out "$stage")
-check "100,000 messages written" grep -q "Wrote 10000 files with 100000 state messages for 1000 clients" <<<"$out"
+out=$("$CMSITE" simulate-clients --root "$root" --generate-updates 100 --machines 1000 --files 20 \
+      --messages 5 --compliance-only --out "$stage")
+check "100,000 messages written" grep -q "Wrote 20000 files with 100000 state messages for 1000 clients" <<<"$out"
 
 # The files go in by waves of 1,000, as a management point would deliver them.
 mapfile -t files < <(ls "$stage")
@@ -30,10 +32,12 @@ effective=0
 runs=0
 while [ $effective -lt "$KILLS" ] && [ $runs -lt 300 ]; do
     runs=$((runs + 1))
-    if [ "$(backlog)" -lt 300 ] && [ $next -lt ${#files[@]} ]; then drop_wave; fi
+    if [ "$(backlog)" -eq 0 ]; then
+        [ $next -lt ${#files[@]} ] || break
+        drop_wave
+    fi
     start_statesys
-    # Anywhere from start-up and recovery to the middle of a transaction.
-    sleep "0.$(printf '%03d' $((RANDOM % 600 + 30)))"
+    sleep "0.$(printf '%03d' $((RANDOM % 150 + 10)))"
     work=$(backlog)
     kill9_statesys
     [ "$work" -gt 0 ] && effective=$((effective + 1))
@@ -43,7 +47,7 @@ check "at least $KILLS kills with work in hand" test $effective -ge "$KILLS"
 
 while [ $next -lt ${#files[@]} ]; do drop_wave; done
 start_statesys
-check "all 100,000 messages applied" wait_for 600 is "SELECT SUM(MessagesReceived) FROM SR_ClientMessageCounts" 100000
+check "all 100,000 messages applied" wait_for 120 is "SELECT SUM(MessagesReceived) FROM SR_ClientMessageCounts" 100000
 check "boxes drained" wait_for 60 drained
 check "statesys stops cleanly" stop_statesys
 

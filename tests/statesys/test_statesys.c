@@ -320,10 +320,14 @@ static void smx_refuses_dtd_xxe_and_bombs(void **state)
     assert_int_equal(parse(xxe_url, strlen(xxe_url), &h, &c, err, sizeof err), CM_EPARSE);
     const char *bomb =
         "<?xml version=\"1.0\"?><!DOCTYPE Report [<!ENTITY a \"aaaaaaaaaa\">"
-        "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">"
-        "<!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\"><!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">"
-        "<!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\"><!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">"
-        "<!ENTITY h \"&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;\"><!ENTITY i \"&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;\">"
+        "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c "
+        "\"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">"
+        "<!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\"><!ENTITY e "
+        "\"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">"
+        "<!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\"><!ENTITY g "
+        "\"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">"
+        "<!ENTITY h \"&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;\"><!ENTITY i "
+        "\"&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;\">"
         "]><Report><ReportBody><StateMessage MessageTime=\"20140120171855.573000+000\" "
         "SerialNumber=\"1\"><Topic ID=\"&i;\" Type=\"1000\"/><State ID=\"1\"/></StateMessage>"
         "</ReportBody></Report>";
@@ -589,13 +593,23 @@ typedef struct fx {
     apply *a;
 } fx;
 
-static const char *const TABLES[] = {
-    "System_DISC",         "Update_ComplianceStatus",    "Update_ScanStatus",
-    "Update_AssignmentStatus", "SR_CurrentState",        "SR_MissingMessageRanges",
-    "SR_ClientSerials",    "SR_ClientMessageCounts",     "CI_ConfigurationItems",
-    "CI_UpdateSources",    "CI_CIAssignments",           "CI_ConfigurationItemRelations",
-    "Update_StatusSummary", "Update_AssignmentSummary",  "Update_GroupStatusSummary",
-    "CI_LocalizedProperties", "CI_UpdateInfo"};
+static const char *const TABLES[] = {"System_DISC",
+                                     "Update_ComplianceStatus",
+                                     "Update_ScanStatus",
+                                     "Update_AssignmentStatus",
+                                     "SR_CurrentState",
+                                     "SR_MissingMessageRanges",
+                                     "SR_ClientSerials",
+                                     "SR_ClientMessageCounts",
+                                     "CI_ConfigurationItems",
+                                     "CI_UpdateSources",
+                                     "CI_CIAssignments",
+                                     "CI_ConfigurationItemRelations",
+                                     "Update_StatusSummary",
+                                     "Update_AssignmentSummary",
+                                     "Update_GroupStatusSummary",
+                                     "CI_LocalizedProperties",
+                                     "CI_UpdateInfo"};
 
 static int fx_setup(void **state)
 {
@@ -704,8 +718,8 @@ static apply_stats apply_msgs(fx *f, const char *client, const char *netbios, co
     return st;
 }
 
-static apply_stats apply_one(fx *f, const char *time, long long serial, const char *topic,
-                             int type, int state, const char *params)
+static apply_stats apply_one(fx *f, const char *time, long long serial, const char *topic, int type,
+                             int state, const char *params)
 {
     char *m = msg(time, serial, topic, type, state, params);
     apply_stats st = apply_msgs(f, SEED_CLIENT, "PS1WIN7X64", m);
@@ -727,9 +741,8 @@ static void bulk_every_remainder(void **state)
     for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
         bulk *b;
         exec(f, "DELETE FROM BulkTest");
-        assert_int_equal(bulk_open(f->d, &b, "INSERT INTO BulkTest (A, B, C) VALUES", "", cols, 3,
-                                   100),
-                         0);
+        assert_int_equal(
+            bulk_open(f->d, &b, "INSERT INTO BulkTest (A, B, C) VALUES", "", cols, 3, 100), 0);
         assert_int_equal(db_begin(f->d), 0);
         for (int i = 0; i < counts[k]; i++) {
             char t[21];
@@ -782,8 +795,8 @@ static void apply_seed_message(void **state)
     assert_int_equal(st.files, 1);
     assert_int_equal(st.messages, 1);
     assert_int_equal(st.machines_new, 1);
-    long long m = q_int(f, "SELECT ItemKey FROM System_DISC WHERE SMS_Unique_Identifier0 = ?",
-                        SEED_CLIENT);
+    long long m =
+        q_int(f, "SELECT ItemKey FROM System_DISC WHERE SMS_Unique_Identifier0 = ?", SEED_CLIENT);
     assert_true(m > 0);
     q_text(f, "SELECT Netbios_Name0 FROM v_R_System", out, sizeof out);
     assert_string_equal(out, "PS1WIN7X64");
@@ -859,8 +872,8 @@ static void apply_unknown_update_waits_then_migrates(void **state)
     const char *later = "d1f4d3e2-0000-4000-8000-000000000001";
     /* The client reports an update the site has not synchronized yet (upper case, even). */
     apply_stats st =
-        apply_one(f, "20140120120000.000000+000", 1, "D1F4D3E2-0000-4000-8000-000000000001", 500,
-                  2, "<Param>100</Param>");
+        apply_one(f, "20140120120000.000000+000", 1, "D1F4D3E2-0000-4000-8000-000000000001", 500, 2,
+                  "<Param>100</Param>");
     assert_int_equal(st.pending, 1);
     assert_int_equal(q_int(f, "SELECT COUNT(*) FROM Update_ComplianceStatus", NULL), 0);
     q_text(f, "SELECT TopicID FROM SR_CurrentState WHERE TopicType = 500", out, sizeof out);
@@ -914,11 +927,11 @@ static void apply_serial_gaps(void **state)
     /* 7 arrives late: 6..8 splits into 6 and 8. */
     apply_one(f, "20140120120000.000000+000", 7, "Topic/A", 1000, 1, "");
     assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 3);
-    assert_int_equal(
-        q_int(f, "SELECT COUNT(*) FROM SR_MissingMessageRanges WHERE StartSerial = 6 AND "
-                 "EndSerial = 6",
-              NULL),
-        1);
+    assert_int_equal(q_int(f,
+                           "SELECT COUNT(*) FROM SR_MissingMessageRanges WHERE StartSerial = 6 AND "
+                           "EndSerial = 6",
+                           NULL),
+                     1);
     /* 3, 4, 6 and 8 in one file: every gap closes; 5 again is a duplicate. */
     body[0] = '\0';
     long long late[] = {8, 3, 6, 4, 5};
@@ -939,6 +952,162 @@ static void apply_serial_gaps(void **state)
     apply_one(f, "20140120120000.000000+000", 900000000000LL, "Topic/A", 1000, 1, "");
     assert_int_equal(q_int(f, "SELECT EndSerial FROM SR_MissingMessageRanges", NULL),
                      899999999999LL);
+}
+
+static void apply_serials_in_any_order(void **state)
+{
+    fx *f = *state;
+    char body[16384];
+    /* A client's last file first: its earlier messages are history, not replays. */
+    body[0] = '\0';
+    for (int i = 91; i <= 100; i++) {
+        char *m = msg("20140120120000.000000+000", i, "Topic/A", 1000, 1, "");
+        strcat(body, m);
+        free(m);
+    }
+    apply_msgs(f, SEED_CLIENT, "PC1", body);
+    body[0] = '\0';
+    for (int i = 1; i <= 10; i++) {
+        char *m = msg("20140120120000.000000+000", i, "Topic/A", 1000, 1, "");
+        strcat(body, m);
+        free(m);
+    }
+    apply_stats st = apply_msgs(f, SEED_CLIENT, "PC1", body);
+    assert_int_equal(st.messages, 10);
+    assert_int_equal(st.duplicates, 0);
+    assert_int_equal(q_int(f, "SELECT MessagesReceived FROM SR_ClientMessageCounts", NULL), 20);
+    assert_int_equal(q_int(f, "SELECT FirstSerialNumber FROM SR_ClientMessageCounts", NULL), 1);
+    assert_int_equal(q_int(f, "SELECT StartSerial FROM SR_MissingMessageRanges", NULL), 11);
+    assert_int_equal(q_int(f, "SELECT EndSerial FROM SR_MissingMessageRanges", NULL), 90);
+    /* The middle, in two files in reverse order: every number once, no gap left. */
+    for (int part = 1; part >= 0; part--) {
+        body[0] = '\0';
+        for (int i = 11 + part * 40; i < 51 + part * 40; i++) {
+            char *m = msg("20140120120000.000000+000", i, "Topic/A", 1000, 1, "");
+            strcat(body, m);
+            free(m);
+        }
+        apply_msgs(f, SEED_CLIENT, "PC1", body);
+    }
+    assert_int_equal(q_int(f, "SELECT MessagesReceived FROM SR_ClientMessageCounts", NULL), 100);
+    assert_int_equal(q_int(f, "SELECT DuplicateMessages FROM SR_ClientMessageCounts", NULL), 0);
+    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 0);
+    /* Another client: 1, then 5 (2..4 missing), then 3: 2 and 4 stay missing. */
+    char *m = msg("20140120120000.000000+000", 1, "Topic/B", 1000, 1, "");
+    apply_msgs(f, "GUID:00000000-0000-4000-8000-0000000000FF", "PC2", m);
+    free(m);
+    m = msg("20140120120000.000000+000", 5, "Topic/B", 1000, 1, "");
+    apply_msgs(f, "GUID:00000000-0000-4000-8000-0000000000FF", "PC2", m);
+    free(m);
+    m = msg("20140120120000.000000+000", 3, "Topic/B", 1000, 1, "");
+    apply_msgs(f, "GUID:00000000-0000-4000-8000-0000000000FF", "PC2", m);
+    free(m);
+    assert_int_equal(q_int(f,
+                           "SELECT COUNT(*) FROM SR_MissingMessageRanges r JOIN System_DISC s "
+                           "ON s.ItemKey = r.MachineID WHERE s.Netbios_Name0 = 'PC2'",
+                           NULL),
+                     2);
+}
+
+/*
+ * A client's 20 files of 5 messages, applied in a shuffled order, several
+ * files a transaction, some files twice (as after a kill): every serial
+ * number counted once, no gap left.
+ */
+static void apply_serials_shuffled(void **state)
+{
+    fx *f = *state;
+    int order[30];
+    unsigned long long rnd = 12345;
+    for (int round = 0; round < 8; round++) {
+        char client[64];
+        snprintf(client, sizeof client, "GUID:00000000-0000-4000-8000-%012d", round);
+        for (int i = 0; i < 30; i++)
+            order[i] = i % 20; /* ten files twice */
+        for (int i = 29; i > 0; i--) {
+            rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+            int j = (int)((rnd >> 33) % (unsigned long long)(i + 1)), t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        for (int i = 0; i < 30;) {
+            rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+            int per = 1 + (int)((rnd >> 33) % 4);
+            ss_batch *b = batch_new();
+            for (int k = 0; k < per && i < 30; k++, i++) {
+                char body[8192] = "";
+                for (int m = 0; m < 5; m++) {
+                    char *x =
+                        msg("20140120120000.000000+000", order[i] * 5 + m + 1, "T", 1000, 1, "");
+                    strcat(body, x);
+                    free(x);
+                }
+                char *r = report(client, "PC", body);
+                smx_header h;
+                ss_file *file = batch_add_file(b, "F.SMX", 1, 1);
+                assert_int_equal(smx_parse_mem(r, strlen(r), NULL, &h, to_batch, b, NULL, 0), 0);
+                file = &b->files[b->nfiles - 1];
+                snprintf(file->client_id, sizeof file->client_id, "%s", h.client_id);
+                free(r);
+            }
+            apply_stats st;
+            memset(&st, 0, sizeof st);
+            assert_int_equal(db_begin(f->d), 0);
+            if (apply_add(f->a, b, &st) < 0 || apply_flush(f->a, &st) < 0)
+                fail_msg("round %d: %s", round, db_errmsg(f->d));
+            assert_int_equal(db_commit(f->d), 0);
+            batch_free(b);
+        }
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT c.MessagesReceived * 1000 + c.DuplicateMessages FROM "
+                 "SR_ClientMessageCounts c JOIN System_DISC s ON s.ItemKey = c.MachineID WHERE "
+                 "s.SMS_Unique_Identifier0 = '%s'",
+                 client);
+        assert_int_equal(q_int(f, sql, NULL), 100 * 1000 + 50);
+    }
+    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 0);
+}
+
+/* Known clients read back in lists (more than one IN list's worth), in one transaction. */
+static void apply_many_known_clients(void **state)
+{
+    fx *f = *state;
+    for (int pass = 1; pass <= 3; pass++) {
+        ss_batch *b = batch_new();
+        for (int c = 0; c < 150; c++) {
+            char client[64];
+            snprintf(client, sizeof client, "GUID:00000000-0000-4000-8000-%012d", c);
+            char *m = msg("20140120120000.000000+000", pass, "T", 1000, pass, "");
+            char *r = report(client, "PC", m);
+            smx_header h;
+            batch_add_file(b, "F.SMX", 1, 1);
+            assert_int_equal(smx_parse_mem(r, strlen(r), NULL, &h, to_batch, b, NULL, 0), 0);
+            snprintf(b->files[b->nfiles - 1].client_id, SMX_CLIENT_ID_MAX + 1, "%s", h.client_id);
+            free(m);
+            free(r);
+        }
+        apply_stats st;
+        memset(&st, 0, sizeof st);
+        assert_int_equal(db_begin(f->d), 0);
+        if (apply_add(f->a, b, &st) < 0 || apply_flush(f->a, &st) < 0)
+            fail_msg("pass %d: %s", pass, db_errmsg(f->d));
+        assert_int_equal(db_commit(f->d), 0);
+        assert_int_equal(st.machines_new, pass == 1 ? 150 : 0);
+        assert_int_equal(st.messages, 150);
+        assert_int_equal(st.duplicates, 0);
+        batch_free(b);
+        /* A new connection's caches: every client and its serial numbers read back. */
+        apply_close(f->a);
+        assert_int_equal(apply_open(f->d, "CS1", &f->a), 0);
+    }
+    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM System_DISC", NULL), 150);
+    assert_int_equal(q_int(f, "SELECT SUM(MessagesReceived) FROM SR_ClientMessageCounts", NULL),
+                     450);
+    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 0);
+    assert_int_equal(
+        q_int(f, "SELECT COUNT(*) FROM SR_ClientSerials WHERE LastSerialNumber = 3", NULL), 150);
+    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_CurrentState WHERE StateID = 3", NULL), 150);
 }
 
 static void apply_topic_types(void **state)
@@ -1045,10 +1214,9 @@ static void summary_update_status(void **state)
     char sql[256];
     long long x = add_update(f, "aaaaaaaa-0000-4000-8000-000000000001");
     long long y = add_update(f, "aaaaaaaa-0000-4000-8000-000000000002");
-    static const char *const clients[] = {"GUID:00000000-0000-4000-8000-000000000001",
-                                          "GUID:00000000-0000-4000-8000-000000000002",
-                                          "GUID:00000000-0000-4000-8000-000000000003",
-                                          "GUID:00000000-0000-4000-8000-000000000004"};
+    static const char *const clients[] = {
+        "GUID:00000000-0000-4000-8000-000000000001", "GUID:00000000-0000-4000-8000-000000000002",
+        "GUID:00000000-0000-4000-8000-000000000003", "GUID:00000000-0000-4000-8000-000000000004"};
     static const int states[] = {2, 3, 1, 0};
     for (int i = 0; i < 4; i++) {
         char *m = msg("20140120120000.000000+000", 1, "aaaaaaaa-0000-4000-8000-000000000001", 500,
@@ -1102,12 +1270,12 @@ static void summary_groups_and_deployments(void **state)
     exec(f, "INSERT INTO CI_CIAssignments (Assignment_UniqueID, AssignmentName) VALUES "
             "('{B040D195-8FA8-48D3-953F-17E878DAB23D}', 'Lab deployment')");
     /* Client 1: one member required; client 2: installed and not required; client 3: 300 only. */
-    char *a = msg("20140120120000.000000+000", 1, "bbbbbbbb-0000-4000-8000-000000000001", 500, 2,
-                  "");
-    char *b = msg("20140120120000.000000+000", 2, "bbbbbbbb-0000-4000-8000-000000000002", 500, 1,
-                  "");
-    char *c1 = msg("20140120120000.000000+000", 3, "{B040D195-8FA8-48D3-953F-17E878DAB23D}", 300,
-                   2, "");
+    char *a =
+        msg("20140120120000.000000+000", 1, "bbbbbbbb-0000-4000-8000-000000000001", 500, 2, "");
+    char *b =
+        msg("20140120120000.000000+000", 2, "bbbbbbbb-0000-4000-8000-000000000002", 500, 1, "");
+    char *c1 =
+        msg("20140120120000.000000+000", 3, "{B040D195-8FA8-48D3-953F-17E878DAB23D}", 300, 2, "");
     char body[8192];
     snprintf(body, sizeof body, "%s%s%s", a, b, c1);
     apply_msgs(f, "GUID:00000000-0000-4000-8000-00000000000A", "PC1", body);
@@ -1116,10 +1284,9 @@ static void summary_groups_and_deployments(void **state)
     free(c1);
     a = msg("20140120120000.000000+000", 1, "bbbbbbbb-0000-4000-8000-000000000001", 500, 3, "");
     b = msg("20140120120000.000000+000", 2, "bbbbbbbb-0000-4000-8000-000000000002", 500, 1, "");
-    c1 = msg("20140120120000.000000+000", 3, "{B040D195-8FA8-48D3-953F-17E878DAB23D}", 300, 1,
-             "");
-    char *d1 = msg("20140120120000.000000+000", 4, "{B040D195-8FA8-48D3-953F-17E878DAB23D}", 301,
-                   6, "<Param>0x80070005</Param>");
+    c1 = msg("20140120120000.000000+000", 3, "{B040D195-8FA8-48D3-953F-17E878DAB23D}", 300, 1, "");
+    char *d1 = msg("20140120120000.000000+000", 4, "{B040D195-8FA8-48D3-953F-17E878DAB23D}", 301, 6,
+                   "<Param>0x80070005</Param>");
     snprintf(body, sizeof body, "%s%s%s%s", a, b, c1, d1);
     apply_msgs(f, "GUID:00000000-0000-4000-8000-00000000000B", "PC2", body);
     free(a);
@@ -1145,9 +1312,9 @@ static void summary_groups_and_deployments(void **state)
     assert_int_equal(q_int(f, "SELECT NumUnknown FROM Update_AssignmentSummary", NULL), 1);
     assert_int_equal(q_int(f, "SELECT NumInProgress FROM Update_AssignmentSummary", NULL), 1);
     assert_int_equal(q_int(f, "SELECT NumFailed FROM Update_AssignmentSummary", NULL), 1);
-    assert_int_equal(q_int(f, "SELECT LastErrorCode FROM Update_AssignmentStatus WHERE StateID = 6",
-                           NULL),
-                     -2147024891LL);
+    assert_int_equal(
+        q_int(f, "SELECT LastErrorCode FROM Update_AssignmentStatus WHERE StateID = 6", NULL),
+        -2147024891LL);
 }
 
 static void summary_delete_aged(void **state)
@@ -1208,6 +1375,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(apply_unknown_update_waits_then_migrates, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(apply_serial_gaps, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(apply_serials_in_any_order, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(apply_serials_shuffled, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(apply_many_known_clients, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(apply_topic_types, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(apply_client_renamed, fx_setup, fx_teardown),
     };

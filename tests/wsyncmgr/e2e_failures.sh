@@ -123,4 +123,4 @@ expect_failure "DssAuth 401" "DssAuthenticationError: WebException: The request 
 check "no duplicate CI" test "$(sql "SELECT COUNT(*) - COUNT(DISTINCT CI_UniqueID) FROM CI_ConfigurationItems")" = 0
 check "the three tables agree on the content version" test "$(sql "SELECT COUNT(DISTINCT v) FROM (SELECT ContentVersion AS v FROM Update_SyncStatus WHERE SiteCode = 'CS1' UNION ALL SELECT ContentVersion FROM CI_UpdateSources WHERE SourceSite = 'CS1' UNION ALL SELECT ContentVersion FROM WSUSServerLocations WHERE SiteCode = 'CS1') t")" = 1
 check "every status message of a sync is stored" test "$(sql "SELECT COUNT(*) FROM StatusMessages WHERE Component = 'SMS_WSUS_SYNC_MANAGER' AND MessageID = 6701")" = "$(syncs_done)"
-done_tests
+wsm_done

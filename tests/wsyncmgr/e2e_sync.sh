@@ -47,7 +47,7 @@ check "wsyncmgr.log shows the documented steps in order" wait_for 10 in_order "$
     "Sync time: 0d00h00m" "Next scheduled sync is a regular sync at" \
     "Waiting 10080 minutes for requests..."
 check "status messages 6701 6704 6705 6702 in order" bash -c "grep -q '6701 6704 6705 6702' <<<'$(msgs)'"
-check "the request file is gone" test ! -e "$box/SELF.SYN" -a ! -e "$box/process/SELF.SYN"
+check "the request file is gone" wait_for 10 test ! -e "$box/SELF.SYN" -a ! -e "$box/process/SELF.SYN"
 
 # ---- the site database against the catalog wsusd synced ----
 gen="$root/catalog"
@@ -101,6 +101,12 @@ out=$("$CMSITE" sync --root "$root" --wait --timeout 120 2>&1); rc=$?
 check "cmsite sync --wait exits 0 on 6702" test "$rc" -eq 0
 check "... printing the phases as they happen" in_order <(echo "$out") "6701 WSUS Synchronization started." "6704 WSUS Synchronization in progress" "sync: Starting WSUS synchronization" "6705 WSUS Synchronization in progress" "sync: SMS synchronizing updates" "6702 WSUS Synchronization done." "Sync time: "
 check "... and the content version" grep -q "Sync succeeded. Update source content version is 2." <<<"$out"
+if command -v script >/dev/null; then
+    tty=$(script -qec "'$CMSITE' sync --root '$root' --wait --timeout 120" /dev/null 2>&1); rc=$?
+    check "on a terminal: exit 0" test "$rc" -eq 0
+    check "... with a progress bar redrawn in place" grep -qF $'\r\033[K[' <<<"$tty"
+    check "... that reaches 100%" grep -qF "100%  SMS synchronizing" <<<"$tty"
+fi
 
 # ---- several requests during one sync: one more sync afterwards ----
 "$CMSITE" config --root "$root" SMS_WSUS_SYNC_MANAGER 'Post Sync Wait' 4 >/dev/null

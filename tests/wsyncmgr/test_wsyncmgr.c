@@ -45,17 +45,28 @@ typedef struct fx {
 } fx;
 
 static const char *const wipe[] = {
-    "DELETE FROM CI_ConfigurationItems",  "DELETE FROM CI_UpdateInfo",
-    "DELETE FROM CI_LocalizedProperties", "DELETE FROM CI_CategoryInstances",
-    "DELETE FROM CI_LocalizedCategoryInstances", "DELETE FROM CI_CategoryMemberships",
-    "DELETE FROM CI_ConfigurationItemRelations", "DELETE FROM CI_CIUpdateSources",
-    "DELETE FROM CI_Contents", "DELETE FROM CI_ContentFiles",
-    "DELETE FROM CI_ConfigurationItemContents", "DELETE FROM CI_ContentPackages",
-    "DELETE FROM CI_CIAssignments", "DELETE FROM CI_AssignmentTargetedCIs",
-    "DELETE FROM CI_AssignmentTargetedGroups", "DELETE FROM Update_SyncStatus",
-    "DELETE FROM CI_UpdateSources", "DELETE FROM WSUSServerLocations",
-    "DELETE FROM SoftwareUpdatePoints", "DELETE FROM SiteControl",
-    "DELETE FROM Update_SyncAnchors", "DELETE FROM TableChangeNotifications",
+    "DELETE FROM CI_ConfigurationItems",
+    "DELETE FROM CI_UpdateInfo",
+    "DELETE FROM CI_LocalizedProperties",
+    "DELETE FROM CI_CategoryInstances",
+    "DELETE FROM CI_LocalizedCategoryInstances",
+    "DELETE FROM CI_CategoryMemberships",
+    "DELETE FROM CI_ConfigurationItemRelations",
+    "DELETE FROM CI_CIUpdateSources",
+    "DELETE FROM CI_Contents",
+    "DELETE FROM CI_ContentFiles",
+    "DELETE FROM CI_ConfigurationItemContents",
+    "DELETE FROM CI_ContentPackages",
+    "DELETE FROM CI_CIAssignments",
+    "DELETE FROM CI_AssignmentTargetedCIs",
+    "DELETE FROM CI_AssignmentTargetedGroups",
+    "DELETE FROM Update_SyncStatus",
+    "DELETE FROM CI_UpdateSources",
+    "DELETE FROM WSUSServerLocations",
+    "DELETE FROM SoftwareUpdatePoints",
+    "DELETE FROM SiteControl",
+    "DELETE FROM Update_SyncAnchors",
+    "DELETE FROM TableChangeNotifications",
 };
 
 static void exec_ok(db *d, const char *sql)
@@ -100,9 +111,10 @@ static int fx_setup(void **state)
                   "WCMConfigState) VALUES ('CS1', 'CS1SITE.CONTOSO.COM', 1, 2)");
     exec_ok(f->d, "INSERT INTO SoftwareUpdatePoints (SiteCode, ServerName, InstallOrder, UseSSL) "
                   "VALUES ('CS1', 'CS1SUP2.CONTOSO.COM', 2, 1)");
-    exec_ok(f->d, "INSERT INTO CI_UpdateSources (UpdateSource_UniqueID, UpdateSourceName, "
-                  "SourceSite, ContentVersion) VALUES "
-                  "('{C2D17964-BBDD-4339-B9F3-12D7205B39CC}', 'WSUS Enterprise Server', 'CS1', 33)");
+    exec_ok(f->d,
+            "INSERT INTO CI_UpdateSources (UpdateSource_UniqueID, UpdateSourceName, "
+            "SourceSite, ContentVersion) VALUES "
+            "('{C2D17964-BBDD-4339-B9F3-12D7205B39CC}', 'WSUS Enterprise Server', 'CS1', 33)");
     long long sid = q(f->d, "SELECT MAX(UpdateSource_ID) FROM CI_UpdateSources");
     char sql[512];
     snprintf(sql, sizeof sql,
@@ -170,12 +182,9 @@ static void test_trigger_classify(void **state)
 {
     char site[8], why[256];
     (void)state;
-    assert_int_equal(trigger_classify("SELF.SYN", "CS1", "", site, why, sizeof why),
-                     TRIGGER_LOCAL);
-    assert_int_equal(trigger_classify("self.syn", "CS1", "", site, why, sizeof why),
-                     TRIGGER_LOCAL);
-    assert_int_equal(trigger_classify("FULL.SYN", "CS1", "", site, why, sizeof why),
-                     TRIGGER_FULL);
+    assert_int_equal(trigger_classify("SELF.SYN", "CS1", "", site, why, sizeof why), TRIGGER_LOCAL);
+    assert_int_equal(trigger_classify("self.syn", "CS1", "", site, why, sizeof why), TRIGGER_LOCAL);
+    assert_int_equal(trigger_classify("FULL.SYN", "CS1", "", site, why, sizeof why), TRIGGER_FULL);
     assert_int_equal(trigger_classify("CS1.SYN", "PS1", "CS1", site, why, sizeof why),
                      TRIGGER_PARENT);
     assert_string_equal(site, "CS1");
@@ -184,13 +193,11 @@ static void test_trigger_classify(void **state)
     /* A top-level site has no parent to hear from. */
     assert_int_equal(trigger_classify("TEQ.SYN", "CS1", "", site, why, sizeof why), TRIGGER_BAD);
     assert_non_null(strstr(why, "no parent site"));
-    assert_int_equal(trigger_classify("PS2.SYN", "SS1", "PS1", site, why, sizeof why),
-                     TRIGGER_BAD);
+    assert_int_equal(trigger_classify("PS2.SYN", "SS1", "PS1", site, why, sizeof why), TRIGGER_BAD);
     assert_non_null(strstr(why, "not the parent site PS1"));
     assert_int_equal(trigger_classify("hello world.SYN", "CS1", "", site, why, sizeof why),
                      TRIGGER_BAD);
-    assert_int_equal(trigger_classify("SELF.TXT", "CS1", "", site, why, sizeof why),
-                     TRIGGER_BAD);
+    assert_int_equal(trigger_classify("SELF.TXT", "CS1", "", site, why, sizeof why), TRIGGER_BAD);
     assert_int_equal(trigger_classify(".SYN", "CS1", "", site, why, sizeof why), TRIGGER_BAD);
     assert_int_equal(trigger_classify("ABCDEFGHIJ.SYN", "CS1", "CS1", site, why, sizeof why),
                      TRIGGER_BAD);
@@ -262,7 +269,8 @@ static void test_syncstate_states(void **state)
     assert_int_equal(f->src.content_version, 33);
     assert_string_equal(f->src.unique_id, "{C2D17964-BBDD-4339-B9F3-12D7205B39CC}");
     assert_int_equal(syncstate_set_state(f->d, &f->src, SYNC_STATE_FAILED, 1400000000,
-                                         SYNC_ERROR_E_FAIL, "Unable to connect to the remote server",
+                                         SYNC_ERROR_E_FAIL,
+                                         "Unable to connect to the remote server",
                                          "Microsoft.UpdateServices.Administration.AdminProxy."
                                          "CreateUpdateServer"),
                      0);
@@ -278,18 +286,15 @@ static void test_syncstate_states(void **state)
     assert_int_equal(s.last_state, 6703);
     assert_int_equal(s.last_state_time, 1400000000);
     /* A new sync clears the error; the phases move the state along. */
-    assert_int_equal(syncstate_set_state(f->d, &f->src, SYNC_STATE_STARTED, 1400000100, 0, NULL,
-                                         NULL),
-                     0);
+    assert_int_equal(
+        syncstate_set_state(f->d, &f->src, SYNC_STATE_STARTED, 1400000100, 0, NULL, NULL), 0);
     assert_int_equal(q(f->d, "SELECT LastSyncErrorCode FROM v_SUPSyncStatus"), 0);
     assert_int_equal(
         q(f->d, "SELECT COUNT(*) FROM v_SUPSyncStatus WHERE LastSyncErrorMessage IS NULL"), 1);
-    assert_int_equal(syncstate_set_state(f->d, &f->src, SYNC_STATE_SITE_DB, 1400000200, 0, NULL,
-                                         NULL),
-                     0);
+    assert_int_equal(
+        syncstate_set_state(f->d, &f->src, SYNC_STATE_SITE_DB, 1400000200, 0, NULL, NULL), 0);
     assert_int_equal(q(f->d, "SELECT LastSyncState FROM v_SUPSyncStatus"), 6705);
-    assert_int_equal(syncstate_set_state(f->d, &f->src, SYNC_STATE_DONE, 1400000300, 0, NULL,
-                                         NULL),
+    assert_int_equal(syncstate_set_state(f->d, &f->src, SYNC_STATE_DONE, 1400000300, 0, NULL, NULL),
                      0);
     assert_int_equal(syncstate_source(f->d, "CS1", &s), 0);
     assert_int_equal(s.last_state, 6702);
@@ -370,9 +375,8 @@ static void test_bulk(void **state)
         "",
     };
     exec_ok(f->d, "DELETE FROM CI_ContentFiles");
-    assert_int_equal(bulk_insert_init(&b, f->d, "CI_ContentFiles", "Content_ID, FileName, SourceURL",
-                                      "itt"),
-                     0);
+    assert_int_equal(
+        bulk_insert_init(&b, f->d, "CI_ContentFiles", "Content_ID, FileName, SourceURL", "itt"), 0);
     for (int i = 0; i < 2500; i++) {
         snprintf(name, sizeof name, "f%04d.cab", i);
         assert_int_equal(bulk_int(&b, i), 0);
@@ -389,15 +393,16 @@ static void test_bulk(void **state)
     assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ContentFiles WHERE SourceURL IS NULL"), 1);
     for (int i = 0; i < 5; i++) {
         char sql[128];
-        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM CI_ContentFiles WHERE Content_ID = %d AND "
-                                  "FileName = ?", i);
+        snprintf(sql, sizeof sql,
+                 "SELECT COUNT(*) FROM CI_ContentFiles WHERE Content_ID = %d AND "
+                 "FileName = ?",
+                 i);
         assert_int_equal(q1(f->d, sql, odd[i]), 1);
     }
     assert_true(q(f->d, "SELECT COUNT(*) FROM CI_ConfigurationItems") >= 0);
     /* A list of integers in one statement. */
-    assert_int_equal(bulk_list_init(&b, f->d, "DELETE FROM CI_ContentFiles WHERE Content_ID IN (",
-                                    ")"),
-                     0);
+    assert_int_equal(
+        bulk_list_init(&b, f->d, "DELETE FROM CI_ContentFiles WHERE Content_ID IN (", ")"), 0);
     for (int i = 0; i < 1500; i += 2)
         assert_int_equal(bulk_int(&b, i), 0);
     assert_int_equal(bulk_flush(&b), 0);
@@ -565,7 +570,8 @@ static void test_sitedb_first_sync(void **state)
     expect e;
     run_out r;
     char sql[512];
-    cat_make(&c, 400, 7);
+    /* Over 512 updates: the hash table grows in the middle of a batch. */
+    cat_make(&c, 1200, 7);
     expectations(&c, &e);
     assert_true(e.bundles > 0 && e.expired > 0 && e.superseded_targets > 0);
 
@@ -621,24 +627,27 @@ static void test_sitedb_first_sync(void **state)
              "SELECT COUNT(*) FROM v_UpdateInfo WHERE CI_UniqueID = ? AND ArticleID = '%s'",
              u->kb_article_id);
     assert_int_equal(q1(d, sql, u->update_id), 1);
-    assert_int_equal(q1(d, "SELECT COUNT(*) FROM CI_LocalizedProperties lp JOIN "
-                           "CI_ConfigurationItems ci ON ci.CI_ID = lp.CI_ID WHERE ci.CI_UniqueID = ? "
-                           "AND lp.LocaleID = 1033 AND lp.InformativeURL LIKE "
-                           "'http://support.microsoft.com/kb/%'",
+    assert_int_equal(q1(d,
+                        "SELECT COUNT(*) FROM CI_LocalizedProperties lp JOIN "
+                        "CI_ConfigurationItems ci ON ci.CI_ID = lp.CI_ID WHERE ci.CI_UniqueID = ? "
+                        "AND lp.LocaleID = 1033 AND lp.InformativeURL LIKE "
+                        "'http://support.microsoft.com/kb/%'",
                         u->update_id),
                      1);
     /* Its memberships: its product and classification, and the product's family and company. */
-    assert_int_equal(q1(d, "SELECT COUNT(*) FROM CI_CategoryMemberships m JOIN "
-                           "CI_ConfigurationItems ci ON ci.CI_ID = m.CI_ID JOIN "
-                           "CI_CategoryInstances c ON c.CategoryInstanceID = m.CategoryInstanceID "
-                           "WHERE ci.CI_UniqueID = ? AND c.CategoryTypeName = 'Company'",
+    assert_int_equal(q1(d,
+                        "SELECT COUNT(*) FROM CI_CategoryMemberships m JOIN "
+                        "CI_ConfigurationItems ci ON ci.CI_ID = m.CI_ID JOIN "
+                        "CI_CategoryInstances c ON c.CategoryInstanceID = m.CategoryInstanceID "
+                        "WHERE ci.CI_UniqueID = ? AND c.CategoryTypeName = 'Company'",
                         u->update_id),
                      1);
-    assert_int_equal(q1(d, "SELECT COUNT(*) FROM CI_CategoryMemberships m JOIN "
-                           "CI_ConfigurationItems ci ON ci.CI_ID = m.CI_ID JOIN "
-                           "CI_CategoryInstances c ON c.CategoryInstanceID = m.CategoryInstanceID "
-                           "WHERE ci.CI_UniqueID = ? AND c.CategoryTypeName IN ('Product', "
-                           "'UpdateClassification')",
+    assert_int_equal(q1(d,
+                        "SELECT COUNT(*) FROM CI_CategoryMemberships m JOIN "
+                        "CI_ConfigurationItems ci ON ci.CI_ID = m.CI_ID JOIN "
+                        "CI_CategoryInstances c ON c.CategoryInstanceID = m.CategoryInstanceID "
+                        "WHERE ci.CI_UniqueID = ? AND c.CategoryTypeName IN ('Product', "
+                        "'UpdateClassification')",
                         u->update_id),
                      2);
     /* The XML is kept as the SDM package digest, byte for byte. */
@@ -698,19 +707,21 @@ static void test_sitedb_incremental(void **state)
     assert_int_equal(q1(f->d, "SELECT CI_ID FROM CI_ConfigurationItems WHERE CI_UniqueID = ?",
                         c.v[a].u.update_id),
                      ci_a);
-    assert_int_equal(q1(f->d, "SELECT RevisionNumber FROM CI_ConfigurationItems WHERE "
-                              "CI_UniqueID = ?",
+    assert_int_equal(q1(f->d,
+                        "SELECT RevisionNumber FROM CI_ConfigurationItems WHERE "
+                        "CI_UniqueID = ?",
                         c.v[a].u.update_id),
                      c.v[a].u.revision);
     assert_int_equal(q1(f->d, "SELECT IsExpired FROM CI_ConfigurationItems WHERE CI_UniqueID = ?",
                         c.v[b].u.update_id),
                      1);
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ConfigurationItems WHERE CIType_ID IN (1, 8)"),
-                     total);
+    assert_int_equal(
+        q(f->d, "SELECT COUNT(*) FROM CI_ConfigurationItems WHERE CIType_ID IN (1, 8)"), total);
     assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_UpdateInfo"), total);
     assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_LocalizedProperties"), total);
-    assert_int_equal(q1(f->d, "SELECT COUNT(*) FROM CI_LocalizedCategoryInstances WHERE "
-                              "CategoryInstanceName = ?",
+    assert_int_equal(q1(f->d,
+                        "SELECT COUNT(*) FROM CI_LocalizedCategoryInstances WHERE "
+                        "CategoryInstanceName = ?",
                         "Renamed Company"),
                      1);
 
@@ -768,8 +779,11 @@ static void test_sitedb_bad_metadata(void **state)
         "555555555555\"/></upd:SupersededUpdates></upd:Relationships></upd:Update>";
     assert_int_equal(updxml_parse(xml, strlen(xml), &u), 0);
     assert_int_equal(lang_parse("en", &ls, NULL), 0);
-    sitedb_options o = {.site = "CS1", .source_id = f->src.source_id, .langs = &ls,
-                        .new_version = 34, .now = 1400000000};
+    sitedb_options o = {.site = "CS1",
+                        .source_id = f->src.source_id,
+                        .langs = &ls,
+                        .new_version = 34,
+                        .now = 1400000000};
     assert_int_equal(db_begin(f->d), 0);
     assert_int_equal(sitedb_begin(&w, f->d, &o), 0);
     sitedb_item it = {&u, xml, strlen(xml)};
@@ -865,9 +879,8 @@ static void test_maint(void **state)
     long long deleted = 0;
     nbatches = 0;
     /* Seven days after the rows were written: everything else is old enough. */
-    assert_int_equal(maint_delete_expired(d, 7, 2, 1400000000 + 8 * 86400, NULL, on_batch, NULL,
-                                          &deleted),
-                     0);
+    assert_int_equal(
+        maint_delete_expired(d, 7, 2, 1400000000 + 8 * 86400, NULL, on_batch, NULL, &deleted), 0);
     assert_int_equal(deleted, want);
     assert_int_equal(nbatches, (int)((want + 1) / 2));
     assert_int_equal(batches[0], 2);
@@ -895,9 +908,8 @@ static void test_maint(void **state)
                           "p.Content_ID = c.Content_ID"),
                      1);
     /* Again: nothing more to delete. */
-    assert_int_equal(maint_delete_expired(d, 7, 2, 1400000000 + 8 * 86400, NULL, NULL, NULL,
-                                          &deleted),
-                     0);
+    assert_int_equal(
+        maint_delete_expired(d, 7, 2, 1400000000 + 8 * 86400, NULL, NULL, NULL, &deleted), 0);
     assert_int_equal(deleted, 0);
     cat_free(&c);
 }

@@ -19,6 +19,19 @@ stop_all() {
 }
 trap 'stop_all; finish' EXIT
 
+# wsm_done: stop the daemons, check that none of them reported a sanitizer error or a leak
+# (sanitizer builds print those to standard error, kept in $root/NAME.stderr), then the tally.
+wsm_done() {
+    stop_all
+    if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$root"/*.stderr 2>/dev/null; then
+        bad "a daemon reported a sanitizer error"
+        grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$root"/*.stderr | head -60
+    else
+        ok "no sanitizer report from the daemons"
+    fi
+    done_tests
+}
+
 # start NAME COMMAND...: run a daemon in the background.
 start() {
     local name=$1; shift
