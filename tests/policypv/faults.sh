@@ -100,11 +100,18 @@ kill9 policypv
 echo "ROLLBACK;" >&7
 exec 7>&-
 wait $lockpid
-check "the claimed .STN waits in process/" test -f "$box/process/$guid.STN"
+# Usually policypv is held inside the .STN's own transaction, so the file waits
+# claimed in process/; on a slow machine its start-up periodic check can be the
+# one held instead, and the .STN is then still in the box.  Either way it is kept.
+claimed=0
+[ -f "$box/process/$guid.STN" ] && claimed=1
+check "the .STN is kept (claimed in process/, or not yet taken)" bash -c "[ -f '$box/process/$guid.STN' ] || [ -f '$box/$guid.STN' ]"
 check "nothing half-written: still 3.00" version_is 3.00
 check "rows agree at 3.00 after the crash" rows_agree 3.00
 start policypv "$POLICYPV"
-check "the claimed file is recovered at start" wait_for 20 log_has "$pvlog" "Recovered 1 file(s) left in process by an earlier run"
+if [ "$claimed" = 1 ]; then
+    check "the claimed file is recovered at start" wait_for 20 log_has "$pvlog" "Recovered 1 file(s) left in process by an earlier run"
+fi
 check "4.00 after the restart" wait_for 30 version_is 4.00
 check "rows agree at 4.00" rows_agree 4.00
 check "the body carries content version 4" body_has_cv 4
