@@ -494,6 +494,13 @@ int apply_open(db *d, const char *site_code, apply **out)
      * spilling them to the WAL before the commit (the memory target is
      * 64 MB).  Both settings are this connection's only.
      */
+    /*
+     * PostgreSQL: plan each lookup for the tables as they are now.  A plan
+     * cached while System_DISC was empty scans it whole for every list of
+     * clients once it holds thousands (ten times the cost, and growing).
+     */
+    if (db_get_dialect(d) == DB_DIALECT_POSTGRES)
+        db_exec(d, "SET plan_cache_mode = force_custom_plan");
     if (db_get_dialect(d) == DB_DIALECT_SQLITE) {
         db_exec(d, "PRAGMA temp_store = MEMORY");
         db_exec(d, "PRAGMA cache_size = -8192");

@@ -6,9 +6,11 @@
 # entities pointing at /etc/passwd and at a URL, unknown topic types and
 # state IDs, missing attributes, absurd serial numbers and dates, hostile
 # strings (quotes, '; DROP TABLE, 10 KB IDs, NUL escapes), a name with
-# spaces, a symlink, a hard link, a fifo, a wrong name, and a file still
-# being written.  Each bad file goes to corrupt/ once with one log line and
-# one status message; nothing else is lost and statesys keeps running.
+# spaces, a symlink, a hard link, a fifo, a wrong name, a file still being
+# written, and a file whose rows the database refuses (a trigger stands in
+# for any refusal: the batch is applied again one file at a time).  Each bad
+# file goes to corrupt/ once with one log line and one status message;
+# nothing else is lost and statesys keeps running.
 . "$(dirname "$0")/sslib.sh"
 
 SEED_UPDATE=505fda07-b4f3-45fb-83d9-8642554e2773
@@ -154,6 +156,26 @@ size=$(stat -c %s "$stage/slow")
 check "a slowly written file is applied" wait_for 30 is \
     "SELECT COUNT(*) FROM System_DISC WHERE SMS_Unique_Identifier0 = 'GUID:77777777-7777-4777-8777-777777777777'" 1
 check "and never quarantined" test ! -e "$corrupt/SLOW.SMX"
+
+# --- A file the database refuses: the batch is applied again one file at a time. ---------
+if [ -n "${CM_TEST_DB:-}" ]; then
+    sql "CREATE FUNCTION poison() RETURNS trigger AS \$\$ BEGIN IF NEW.TopicID = 'POISON' THEN RAISE EXCEPTION 'poisoned topic'; END IF; RETURN NEW; END \$\$ LANGUAGE plpgsql"
+    sql "CREATE TRIGGER poison BEFORE INSERT ON SR_CurrentState FOR EACH ROW EXECUTE FUNCTION poison()"
+else
+    sql "CREATE TRIGGER poison BEFORE INSERT ON SR_CurrentState WHEN NEW.TopicID = 'POISON' BEGIN SELECT RAISE(ABORT, 'poisoned topic'); END"
+fi
+setting "Inbox Pause" 2
+for n in 1 2 3; do
+    topic=Fine/Topic; [ $n -eq 2 ] && topic=POISON
+    report "GUID:88888888-8888-4888-8888-00000000000$n" "PC$n" "$(message "$T" 1 "$topic" 1000 1)" >"$stage/p$n.xml"
+    utf16 "$stage/p$n.xml" >"$stage/POISON$n.SMX"
+done
+mv "$stage"/POISON?.SMX "$box/"
+check "the files beside the refused one applied" wait_for 30 is \
+    "SELECT COUNT(*) FROM System_DISC WHERE SMS_Unique_Identifier0 LIKE 'GUID:88888888-%'" 2
+check "the refused file quarantined" wait_for 10 test -f "$corrupt/POISON2.SMX"
+check "the refused batch reported (8208)" wait_for 10 more "SELECT COUNT(*) FROM StatusMessages WHERE MessageID = 8208" 0
+check "the refused file reported (8200)" bash -c "\"$CMSITE\" statmsg --root '$root' --id 8200 | grep -q 'POISON2.SMX'"
 
 check "statesys still running" kill -0 "$SSPID"
 check "nothing left in process/" test "$(files_in "$proc")" -eq 0
