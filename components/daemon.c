@@ -116,14 +116,10 @@ int daemon_statmsg(daemon_ctx *ctx, int id, char sev, char lev, const char *istr
     m.istr[1] = istr1;
     m.istr[2] = istr2;
     m.istr[3] = istr3;
-    if (!ctx->db_ok) {
-        /* The line still reaches the log; the rows cannot be stored now. */
-        char line[8192];
-        if (statmsg_format_line(line, sizeof line, &m) >= 0)
-            log_msg("%s", line);
-        return CM_EDBCONN;
-    }
-    int ret = statmsg_report(ctx->db, &m);
+    /* Without a connection the line still reaches the log and the rows wait in the spool. */
+    int ret = statmsg_report(ctx->db_ok ? ctx->db : NULL, &m);
+    if (!ctx->db_ok)
+        return ret;
     if (ret == CM_EDBCONN)
         daemon_db_lost(ctx);
     else if (ret < 0)
@@ -165,10 +161,35 @@ static int refresh_settings(daemon_ctx *ctx, int *changed)
     return 0;
 }
 
+/*
+ * Store the status messages this component spooled while the database was
+ * away (by this run or by one that died before it came back).
+ */
+static void replay_spool(daemon_ctx *ctx)
+{
+    size_t stored = 0, bad = 0;
+    int ret = statmsg_spool_replay(ctx->db, ctx->spec->component, &stored, &bad);
+    if (stored)
+        log_msg("Stored %zu status message(s) that waited in %s while the site database was away.",
+                stored, STATMSG_SPOOL_BOX);
+    if (bad)
+        log_msg("ERROR: Moved %zu unreadable status message file(s) of %s to %s/corrupt.", bad,
+                ctx->spec->component, STATMSG_SPOOL_BOX);
+    if (ret == CM_EDBCONN)
+        daemon_db_lost(ctx);
+    else if (ret < 0)
+        log_msg("Failed to store the spooled status messages: %s", db_errmsg(ctx->db));
+}
+
 static void settings_cb(uv_timer_t *h)
 {
     daemon_ctx *ctx = h->data;
     int changed = 0;
+    if (!ctx->db_ok)
+        return;
+    /* Threads with their own connections (sync, listeners) may have spooled too. */
+    if (statmsg_spool_pending())
+        replay_spool(ctx);
     if (!ctx->db_ok)
         return;
     if (refresh_settings(ctx, &changed) == 0 && changed) {
@@ -346,6 +367,7 @@ static void on_db_up(daemon_ctx *ctx)
             return;
         }
         ctx->started = 1;
+        replay_spool(ctx);
         daemon_statmsg(ctx, 500, 'I', 'M', NULL, NULL, NULL, NULL);
         boxes_recover(ctx);
         for (size_t i = 0; i < ctx->nboxes; i++)
@@ -356,7 +378,8 @@ static void on_db_up(daemon_ctx *ctx)
         uv_timer_start(&ctx->settings_timer, settings_cb, SETTINGS_REFRESH_MS, SETTINGS_REFRESH_MS);
     } else {
         log_msg("Reconnected to the site database.");
-        if (ctx->spec->db_reconnected)
+        replay_spool(ctx);
+        if (ctx->db_ok && ctx->spec->db_reconnected)
             ctx->spec->db_reconnected(ctx);
     }
     box_mark_all(ctx);
@@ -412,7 +435,7 @@ void daemon_stop(daemon_ctx *ctx)
     ctx->stopping = 1;
     if (ctx->spec->stop && ctx->started)
         ctx->spec->stop(ctx);
-    if (ctx->started && ctx->db_ok)
+    if (ctx->started) /* without the database the rows wait in the spool */
         daemon_statmsg(ctx, 502, 'I', 'M', NULL, NULL, NULL, NULL);
     uv_walk(ctx->loop, close_walk_cb, NULL);
 }
@@ -533,6 +556,8 @@ static int setup_boxes(daemon_ctx *ctx)
     if ((ret = inbox_catalogue_builtin(&ctx->cat)) < 0)
         return ret;
     if ((ret = inbox_tree_create(ctx->inboxes, ctx->cat)) < 0)
+        return ret;
+    if ((ret = statmsg_spool_open(ctx->inboxes)) < 0)
         return ret;
     ctx->boxes = calloc(spec->ninboxes ? spec->ninboxes : 1, sizeof *ctx->boxes);
     if (!ctx->boxes)

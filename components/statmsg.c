@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "cm_error.h"
+#include "inbox.h"
 #include "log.h"
 #include "statmsg.h"
 
@@ -383,10 +385,14 @@ int statmsg_report(db *d, const statmsg *m)
     log_msg("%s", line);
     if (line != stackbuf)
         free(line);
-    /* The log line is written even when the database is away. */
-    if (!d)
-        return CM_EDBCONN;
-    return statmsg_store(d, m, NULL);
+    /*
+     * The log line is written even when the database is away, and the rows
+     * wait in the spool until a connection takes them (statmsg_spool_replay).
+     */
+    int ret = d ? statmsg_store(d, m, NULL) : CM_EDBCONN;
+    if (ret == CM_EDBCONN)
+        statmsg_spool_write(m);
+    return ret;
 }
 
 /* ---------------------------------------------------------------- render */
@@ -464,4 +470,319 @@ int statmsg_render(db *d, int message_id, const char *const istr[STATMSG_MAX_INS
                    size_t len)
 {
     return statmsg_render_component(d, message_id, NULL, istr, buf, len);
+}
+
+/* ---------------------------------------------------------------- spool */
+
+/*
+ * The spool lives in one box of the catalogue for the whole process.  It is
+ * set once at start-up, before any thread that reports exists, and read-only
+ * afterwards, so the threads that write to it need no lock.
+ */
+static inbox_box spool_box_def;
+static inbox_dir spool_box;
+static int spool_ready;
+static atomic_uint spool_seq;
+static atomic_int spool_pending;
+
+int statmsg_spool_open(const char *inboxes_dir)
+{
+    inbox_catalogue *c = NULL;
+    const inbox_box *b;
+    int ret;
+
+    if ((ret = inbox_catalogue_builtin(&c)) < 0)
+        return ret;
+    b = inbox_catalogue_find(c, STATMSG_SPOOL_BOX);
+    if (!b) {
+        inbox_catalogue_free(c);
+        return CM_ENOTFOUND;
+    }
+    spool_box_def = *b;
+    inbox_catalogue_free(c);
+    if ((ret = inbox_dir_open(&spool_box, inboxes_dir, &spool_box_def)) < 0)
+        return ret;
+    spool_ready = 1;
+    return 0;
+}
+
+/* '%', line breaks and other control bytes as %XX: one field per line, any bytes. */
+static void spool_escaped(FILE *f, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '%' || *p < 0x20 || *p == 0x7f)
+            fprintf(f, "%%%02X", *p);
+        else
+            fputc(*p, f);
+    }
+}
+
+int statmsg_spool_write(const statmsg *m)
+{
+    char name[INBOX_NAME_MAX + 1], *text = NULL;
+    size_t len = 0;
+    FILE *f;
+    int ret;
+
+    if (!spool_ready)
+        return CM_ENOTFOUND;
+    if (!valid_message(m) || !m->component || !*m->component)
+        return -EINVAL;
+    /* Time first so the names of one component sort as the events happened. */
+    snprintf(name, sizeof name, "%s.%lld%09ld.%ld.%u.SVF", m->component, (long long)m->time.tv_sec,
+             m->time.tv_nsec, (long)getpid(), atomic_fetch_add(&spool_seq, 1));
+    if (!inbox_name_valid(&spool_box_def, name))
+        return CM_ENAME;
+    if (!(f = open_memstream(&text, &len)))
+        return -errno;
+    fprintf(f, "SVF 1\nid=%d\nsev=%c\nlev=%c\ncomponent=", m->id, m->sev, m->lev);
+    spool_escaped(f, m->component);
+    fputs("\nmachine=", f);
+    spool_escaped(f, m->machine);
+    fputs("\nsite=", f);
+    spool_escaped(f, m->site);
+    fprintf(f, "\npid=%ld\ntid=%ld\ntime=%lld.%09ld\n", m->pid, m->tid, (long long)m->time.tv_sec,
+            m->time.tv_nsec);
+    for (int i = 0; i < STATMSG_MAX_INSSTRS; i++) {
+        if (!m->istr[i] || !*m->istr[i])
+            continue;
+        fprintf(f, "istr%d=", i);
+        spool_escaped(f, m->istr[i]);
+        fputc('\n', f);
+    }
+    for (int i = 0; i < m->nattrs; i++) {
+        fprintf(f, "attr=%d:", m->attrs[i].id);
+        spool_escaped(f, m->attrs[i].value);
+        fputc('\n', f);
+    }
+    if (fclose(f) != 0) {
+        free(text);
+        return -ENOMEM;
+    }
+    ret = inbox_drop(&spool_box, name, text, len);
+    free(text);
+    if (ret == 0)
+        atomic_store(&spool_pending, 1);
+    return ret;
+}
+
+int statmsg_spool_pending(void)
+{
+    return atomic_load(&spool_pending);
+}
+
+/* A spooled message read back: the strings point into its own buffer. */
+typedef struct spooled {
+    statmsg m;
+    char *buf;
+} spooled;
+
+static int unescape_in_place(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (*r != '%') {
+            *w++ = *r;
+            continue;
+        }
+        unsigned v;
+        if (sscanf(r + 1, "%2x", &v) != 1 || !r[1] || !r[2] || v == 0)
+            return CM_EPARSE;
+        *w++ = (char)v;
+        r += 2;
+    }
+    *w = '\0';
+    return 0;
+}
+
+static int parse_long(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return CM_EPARSE;
+    *out = v;
+    return 0;
+}
+
+/* Parse a spool file's text (modified in place; sp->m points into it). */
+static int spool_parse(char *text, statmsg *m)
+{
+    char *save = NULL, *line = strtok_r(text, "\n", &save);
+    long long v;
+    int seen = 0;
+
+    memset(m, 0, sizeof *m);
+    if (!line || strcmp(line, "SVF 1") != 0)
+        return CM_EPARSE;
+    while ((line = strtok_r(NULL, "\n", &save))) {
+        char *val = strchr(line, '=');
+        if (!val)
+            return CM_EPARSE;
+        *val++ = '\0';
+        if (unescape_in_place(val) < 0)
+            return CM_EPARSE;
+        if (!strcmp(line, "id")) {
+            if (parse_long(val, 0, 0x7fffffff, &v) < 0)
+                return CM_EPARSE;
+            m->id = (int)v;
+            seen |= 1;
+        } else if (!strcmp(line, "sev") || !strcmp(line, "lev")) {
+            if (strlen(val) != 1)
+                return CM_EPARSE;
+            *(line[0] == 's' ? &m->sev : &m->lev) = val[0];
+            seen |= line[0] == 's' ? 2 : 4;
+        } else if (!strcmp(line, "component")) {
+            m->component = val;
+            seen |= 8;
+        } else if (!strcmp(line, "machine")) {
+            m->machine = val;
+        } else if (!strcmp(line, "site")) {
+            m->site = val;
+        } else if (!strcmp(line, "pid") || !strcmp(line, "tid")) {
+            if (parse_long(val, 0, 0x7fffffff, &v) < 0)
+                return CM_EPARSE;
+            *(line[0] == 'p' ? &m->pid : &m->tid) = (long)v;
+        } else if (!strcmp(line, "time")) {
+            long long sec, nsec;
+            char *dot = strchr(val, '.');
+            if (!dot)
+                return CM_EPARSE;
+            *dot = '\0';
+            if (parse_long(val, 0, 253402300799LL, &sec) < 0 ||
+                parse_long(dot + 1, 0, 999999999, &nsec) < 0)
+                return CM_EPARSE;
+            m->time.tv_sec = (time_t)sec;
+            m->time.tv_nsec = (long)nsec;
+            seen |= 16;
+        } else if (!strncmp(line, "istr", 4) && line[4] >= '0' && line[4] <= '9' && !line[5]) {
+            m->istr[line[4] - '0'] = val;
+        } else if (!strcmp(line, "attr")) {
+            char *colon = strchr(val, ':');
+            if (!colon || m->nattrs >= STATMSG_MAX_ATTRS)
+                return CM_EPARSE;
+            *colon = '\0';
+            if (parse_long(val, 0, 0x7fffffff, &v) < 0)
+                return CM_EPARSE;
+            m->attrs[m->nattrs].id = (int)v;
+            m->attrs[m->nattrs++].value = colon + 1;
+        } else {
+            return CM_EPARSE;
+        }
+    }
+    long long type, sevv;
+    if (seen != 31 || message_type(m->lev, &type) < 0 || severity(m->sev, &sevv) < 0)
+        return CM_EPARSE;
+    return 0;
+}
+
+/*
+ * The same event stored already?  A message whose commit reached the server
+ * just before the connection broke, or a replay cut short between its commit
+ * and the file's removal, must not be stored twice.
+ */
+static const char sql_seen[] = "SELECT COUNT(*) FROM StatusMessages WHERE MessageID = ? AND "
+                               "ProcessID = ? AND ThreadID = ? AND Component = ? AND Time = ?";
+static const char sql_seen_pg[] =
+    "SELECT COUNT(*) FROM StatusMessages WHERE MessageID = ? AND ProcessID = ? AND "
+    "ThreadID = ? AND Component = ? AND Time = CAST(? AS TIMESTAMP)";
+
+static int already_stored(db *d, const statmsg *m)
+{
+    char when[80];
+    db_stmt *s = NULL;
+    int ret;
+
+    if ((ret = time_text(&m->time, when, sizeof when)) < 0)
+        return ret;
+    if ((ret = db_prepare(d, &s,
+                          db_get_dialect(d) == DB_DIALECT_POSTGRES ? sql_seen_pg : sql_seen)) < 0)
+        return ret;
+    if ((ret = db_bind_int(s, 1, m->id)) < 0 || (ret = db_bind_int(s, 2, m->pid)) < 0 ||
+        (ret = db_bind_int(s, 3, m->tid)) < 0 || (ret = db_bind_text(s, 4, m->component)) < 0 ||
+        (ret = db_bind_text(s, 5, when)) < 0)
+        goto out;
+    ret = db_step(s);
+    if (ret == 1)
+        ret = db_col_int(s, 0) > 0;
+    else if (ret == 0)
+        ret = CM_ENOTFOUND;
+out:
+    db_finalize(s);
+    return ret;
+}
+
+typedef struct reject_count {
+    size_t *bad;
+} reject_count;
+
+static void spool_reject(void *ud, const char *name, inbox_reject why)
+{
+    reject_count *rc = ud;
+    (void)why;
+    /* Not a file this module wrote: out of the way, once, and counted. */
+    if (inbox_quarantine(&spool_box, name, 0) == 0)
+        (*rc->bad)++;
+}
+
+int statmsg_spool_replay(db *d, const char *component, size_t *stored, size_t *bad)
+{
+    enum { SLICE = 1024 };
+    inbox_entry *e;
+    size_t n, plen, own;
+    reject_count rc = {bad};
+    int ret = 0;
+
+    *stored = *bad = 0;
+    if (!spool_ready)
+        return 0;
+    if (!d || !component || !*component)
+        return -EINVAL;
+    if (!(e = calloc(SLICE, sizeof *e)))
+        return -ENOMEM;
+    plen = strlen(component);
+    atomic_store(&spool_pending, 0);
+    do {
+        own = 0;
+        if ((ret = inbox_scan(&spool_box, e, SLICE, &n, spool_reject, &rc)) < 0)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            char *text = NULL;
+            size_t len;
+            statmsg m;
+            /* Each daemon replays its own messages: one process per component. */
+            if (strncmp(e[i].name, component, plen) != 0 || e[i].name[plen] != '.')
+                continue;
+            own++;
+            ret = inbox_read(&spool_box, e[i].name, 0, (size_t)spool_box_def.max_size, &text, &len);
+            if (ret == 0 && strlen(text) == len && spool_parse(text, &m) == 0 &&
+                strcmp(m.component, component) == 0) {
+                ret = already_stored(d, &m);
+                if (ret == 0)
+                    ret = statmsg_store(d, &m, NULL);
+                free(text);
+                if (ret < 0)
+                    goto out; /* the file stays for the next replay */
+                if (ret == 0)
+                    (*stored)++;
+                inbox_remove(&spool_box, e[i].name, 0);
+                ret = 0;
+                continue;
+            }
+            free(text);
+            if (ret == -ENOENT) {
+                ret = 0;
+                continue;
+            }
+            ret = 0;
+            if (inbox_quarantine(&spool_box, e[i].name, 0) == 0)
+                (*bad)++;
+        }
+    } while (own > 0 && n == SLICE);
+out:
+    if (ret < 0)
+        atomic_store(&spool_pending, 1);
+    free(e);
+    return ret;
 }

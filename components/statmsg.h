@@ -68,10 +68,35 @@ int statmsg_store(db *d, const statmsg *m, long long *record_id);
 
 /*
  * What components call: write the STATMSG line to the component log and
- * store the rows.  The line is written even when the database is away; the
- * return value says whether the rows were stored.
+ * store the rows.  The line is written even when the database is away (d
+ * NULL, or the connection breaks): the rows then wait in the spool, and the
+ * return value, CM_EDBCONN, tells the caller to reconnect.
  */
 int statmsg_report(db *d, const statmsg *m);
+
+/*
+ * The spool: status messages whose rows could not be stored wait as .SVF
+ * files in inboxes/statmgr.box/statmsgs, the folder where the real site
+ * server's components leave theirs for Status Manager.  A message is lost
+ * neither when the database is away nor when the process dies before it
+ * comes back.  The file is ours (a line per field, %XX for control bytes),
+ * named <component>.<time>.<pid>.<seq>.SVF.
+ */
+#define STATMSG_SPOOL_BOX "statmgr.box/statmsgs"
+/* Set the spool of this process (once, at start-up, before any thread reports). */
+int statmsg_spool_open(const char *inboxes_dir);
+/* Spool one message (statmsg_report does this by itself when the store fails). */
+int statmsg_spool_write(const statmsg *m);
+/* 1 when this process spooled a message that no replay has taken yet. */
+int statmsg_spool_pending(void);
+/*
+ * Store the component's spooled messages, oldest first, each in its own
+ * transaction, skipping one stored already (same message, process, thread,
+ * component and time), and delete each file after its commit.  Files that
+ * cannot be read back go to corrupt/ (counted in *bad).  Stops at the first
+ * database error, leaving the rest for the next replay.
+ */
+int statmsg_spool_replay(db *d, const char *component, size_t *stored, size_t *bad);
 
 /*
  * The message text from the catalogue (StatusMessageCatalog) with %1..%10

@@ -20,6 +20,7 @@
 
 #include "cm_error.h"
 #include "db.h"
+#include "inbox.h"
 #include "log.h"
 #include "schema.h"
 #include "statmsg.h"
@@ -521,6 +522,94 @@ static void test_render_rules(void **state)
         0);
 }
 
+/* ------------------------------------------------------------------ spool */
+
+static int spool_files(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test $(find '%s' -maxdepth 1 -name '*.SVF' | wc -l) -gt 0", dir);
+    return system(cmd) == 0;
+}
+
+/*
+ * A message that cannot be stored waits in the spool and comes back
+ * byte for byte, control bytes, quotes and '%' among them, exactly once.
+ */
+static void test_spool(void **state)
+{
+    fixture *fx = *state;
+    char inboxes[300], spool[400], path[512];
+    const char *hostile = "50% off\r\nline\x01two 'quoted' \"dq\" %41";
+    inbox_catalogue *cat;
+    size_t stored = 9, bad = 9;
+    db_stmt *s;
+    statmsg m;
+
+    snprintf(inboxes, sizeof inboxes, "%s/inboxes", fx->dir);
+    snprintf(spool, sizeof spool, "%s/" STATMSG_SPOOL_BOX, inboxes);
+    assert_int_equal(inbox_catalogue_builtin(&cat), 0);
+    assert_int_equal(inbox_tree_create(inboxes, cat), 0);
+    inbox_catalogue_free(cat);
+    assert_int_equal(statmsg_spool_open(inboxes), 0);
+    snprintf(path, sizeof path, "%s/wsyncmgr.log", fx->dir);
+    assert_int_equal(log_open(path, WSYNC, 0), 0);
+
+    build_6703(&m);
+    m.istr[1] = hostile;
+    m.attrs[1].value = "100%";
+    assert_int_equal(statmsg_report(NULL, &m), CM_EDBCONN);
+    assert_true(spool_files(spool));
+    assert_int_equal(statmsg_spool_pending(), 1);
+    assert_int_equal(
+        count_rows(fx->d, "SELECT COUNT(*) FROM StatusMessages WHERE ThreadID = ?", m.tid), 0);
+
+    /* Another component's replay leaves the file alone. */
+    assert_int_equal(statmsg_spool_replay(fx->d, "SMS_OTHER", &stored, &bad), 0);
+    assert_int_equal(stored, 0);
+    assert_true(spool_files(spool));
+
+    assert_int_equal(statmsg_spool_replay(fx->d, WSYNC, &stored, &bad), 0);
+    assert_int_equal(stored, 1);
+    assert_int_equal(bad, 0);
+    assert_false(spool_files(spool));
+    assert_int_equal(statmsg_spool_pending(), 0);
+    assert_int_equal(count_rows(fx->d,
+                                "SELECT COUNT(*) FROM StatusMessages WHERE ThreadID = ? AND "
+                                "MessageID = 6703 AND Severity = 3221225472",
+                                m.tid),
+                     1);
+    assert_int_equal(db_prepare(fx->d, &s,
+                                "SELECT i.InsStrValue FROM StatusMessageInsStrs i JOIN "
+                                "StatusMessages m ON m.RecordID = i.RecordID WHERE m.ThreadID = ? "
+                                "AND i.InsStrIndex = 1"),
+                     0);
+    assert_int_equal(db_bind_int(s, 1, m.tid), 0);
+    assert_int_equal(db_step(s), 1);
+    assert_string_equal(db_col_text(s, 0), hostile);
+    db_finalize(s);
+
+    /* The same event spooled again (a replay cut before its file was removed). */
+    assert_int_equal(statmsg_spool_write(&m), 0);
+    assert_int_equal(statmsg_spool_replay(fx->d, WSYNC, &stored, &bad), 0);
+    assert_int_equal(stored, 0);
+    assert_false(spool_files(spool));
+    assert_int_equal(
+        count_rows(fx->d, "SELECT COUNT(*) FROM StatusMessages WHERE ThreadID = ?", m.tid), 1);
+
+    /* A file this module cannot read back goes to corrupt/, counted once. */
+    snprintf(path, sizeof path, "%s/" WSYNC ".1.1.1.SVF", spool);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("SVF 1\nid=6702\nsev=X\n", f);
+    fclose(f);
+    assert_int_equal(statmsg_spool_replay(fx->d, WSYNC, &stored, &bad), 0);
+    assert_int_equal(bad, 1);
+    assert_int_equal(stored, 0);
+    snprintf(path, sizeof path, "%s/corrupt/" WSYNC ".1.1.1.SVF", spool);
+    assert_int_equal(access(path, F_OK), 0);
+    log_close();
+}
+
 /* ------------------------------------------------------------------ group */
 
 int test_statmsg(void)
@@ -535,6 +624,8 @@ int test_statmsg(void)
         cmocka_unit_test_setup_teardown(test_report, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(test_render, setup_db, teardown_db),
         cmocka_unit_test_setup_teardown(test_render_rules, setup_db, teardown_db),
+        /* Last: the spool is set for the whole process. */
+        cmocka_unit_test_setup_teardown(test_spool, setup_db, teardown_db),
     };
     return cmocka_run_group_tests_name("statmsg", tests, NULL, NULL);
 }
