@@ -162,6 +162,9 @@ if [ -n "${CM_TEST_PGCTL:-}" ]; then
     check "the daemon keeps running" kill -0 "${PIDS[wsyncmgr]}"
     "$CM_TEST_PGCTL" start
     check "the database is back" wait_for 60 db_up
+    # The cut sync's 6703 was spooled while the database was away; it is stored at reconnect.
+    stored_6703() { [ "$(sql "SELECT COUNT(*) FROM StatusMessages WHERE Component = 'SMS_WSUS_SYNC_MANAGER' AND MessageID = 6703")" = "$(count "STATMSG: ID=6703")" ]; }
+    check "the cut sync's 6703 is stored once the database is back" wait_for 60 stored_6703
     check "nothing of the cut sync is in the site database" test "$(cis)" = "$n"
     check "the content version stayed" test "$(version)" = "$v"
     before=$(syncs_done)
