@@ -63,8 +63,9 @@ wait $dpid
 cp "$root/saved.SVF" "$f502"
 "$SMSDBMON" --root "$root" 2>>"$root/stderr" &
 dpid=$!
-check "smsdbmon starts a third time" wait_for 30 test "$(stored 500)" = 3
-check "the file put back is gone" test ! -e "$f502" -a "$(nsvf)" = 1
+starts() { [ "$(grep -c "STATMSG: ID=500 " "$log")" = 3 ]; }
+check "smsdbmon starts a third time" wait_for 60 starts
+check "the file put back is gone (the replay comes before the 500)" wait_for 30 test ! -e "$f502" -a "$(nsvf)" = 1
 check "502 still stored once from the first run" test "$(sql "SELECT COUNT(*) FROM StatusMessages WHERE Component = '$comp' AND MessageID = 502 AND ProcessID = $(sed -n 's/^pid=//p' "$root/saved.SVF")")" = 1
 kill -TERM $dpid
 wait $dpid
