@@ -902,11 +902,42 @@ static int set_sequence(sitedb *w, const char *table, const char *column, long l
     return ret < 0 ? ret : 0;
 }
 
+/*
+ * Updates that a relation of type 6 names as superseded are marked so, a
+ * range of CI_IDs per statement: one statement over the whole table would
+ * keep every page it changes in its statement journal at once (in memory on
+ * SQLite, where the sync connection keeps temporary storage).
+ */
+#define SUPERSEDE_RANGE 4096
+
+static int mark_superseded(sitedb *w)
+{
+    db_stmt *s;
+    long long hi = w->next_ci_id > 0 ? w->next_ci_id : 1;
+    int ret = db_prepare(w->d, &s,
+                         "UPDATE CI_ConfigurationItems SET IsSuperseded = 1, DateLastModified = ? "
+                         "WHERE CI_ID >= ? AND CI_ID < ? AND IsSuperseded = 0 "
+                         "AND CIType_ID IN (1, 8) AND EXISTS (SELECT 1 FROM "
+                         "CI_ConfigurationItemRelations r WHERE r.ToCI_ID = "
+                         "CI_ConfigurationItems.CI_ID AND r.RelationType = 6)");
+    if (ret < 0)
+        return ret;
+    w->st.newly_superseded = 0;
+    for (long long lo = 0; lo < hi && ret >= 0; lo += SUPERSEDE_RANGE) {
+        if ((ret = db_bind_text(s, 1, w->now)) < 0 || (ret = db_bind_int(s, 2, lo)) < 0 ||
+            (ret = db_bind_int(s, 3, lo + SUPERSEDE_RANGE)) < 0 || (ret = db_step(s)) < 0)
+            break;
+        w->st.newly_superseded += (long)db_changes(s);
+        db_reset(s);
+    }
+    db_finalize(s);
+    return ret < 0 ? ret : 0;
+}
+
 int sitedb_finish(sitedb *w)
 {
     bulk *ins[] = {&w->ins_ci,  &w->ins_info,    &w->ins_loc,  &w->ins_member,
                    &w->ins_src, &w->ins_content, &w->ins_file, &w->ins_cicontent};
-    long long changes = 0;
     int ret = 0;
     for (size_t i = 0; i < w->npend && ret == 0; i++) {
         pending_rel *r = &w->pend[i];
@@ -932,21 +963,8 @@ int sitedb_finish(sitedb *w)
         ret = bulk_flush(&w->ins_rel);
     if (ret < 0)
         return ret;
-    if (w->changed) {
-        db_stmt *s;
-        if ((ret = db_prepare(w->d, &s,
-                              "UPDATE CI_ConfigurationItems SET IsSuperseded = 1, "
-                              "DateLastModified = ? WHERE IsSuperseded = 0 AND CIType_ID IN (1, 8) "
-                              "AND CI_ID IN (SELECT ToCI_ID FROM CI_ConfigurationItemRelations "
-                              "WHERE RelationType = 6)")) < 0)
-            return ret;
-        if ((ret = db_bind_text(s, 1, w->now)) == 0 && (ret = db_step(s)) >= 0)
-            changes = db_changes(s);
-        db_finalize(s);
-        if (ret < 0)
-            return ret;
-        w->st.newly_superseded = changes;
-    }
+    if (w->changed && (ret = mark_superseded(w)) < 0)
+        return ret;
     if (db_get_dialect(w->d) == DB_DIALECT_POSTGRES) {
         if (w->max_ci_id &&
             (ret = set_sequence(w, "ci_configurationitems", "ci_id", w->max_ci_id)) < 0)

@@ -324,10 +324,16 @@ void sync_job_run(sync_job *job)
     /*
      * A sync writes far more pages than SQLite caches by default; spilling
      * them to the log in the middle of the transaction costs a write per
-     * page again and again.  64 MB keeps the busy pages in memory.
+     * page again and again.  64 MB keeps the busy pages in memory.  Each
+     * many-row statement inside the transaction also keeps a statement
+     * journal (the pages it changes, to undo it alone); SQLite writes it to
+     * a temporary file past 64 KB, a system call per page, so it stays in
+     * memory (at most the pages one statement touches).
      */
-    if (db_get_dialect(d) == DB_DIALECT_SQLITE)
+    if (db_get_dialect(d) == DB_DIALECT_SQLITE) {
         db_exec(d, "PRAGMA cache_size = -65536");
+        db_exec(d, "PRAGMA temp_store = MEMORY");
+    }
     if (job->type == JOB_MAINTENANCE) {
         run_maintenance(job, d);
         db_close(d);

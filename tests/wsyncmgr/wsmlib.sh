@@ -85,7 +85,7 @@ free_port() {
 start_wsusd() {
     local name=$1 dir=$2 port=$3; shift 3
     start "$name" "$WSUSD" --root "$dir" --port "$port" --ssl-port $((port + 1)) "$@"
-    wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$port/ClientWebService/wusserverversion.xml"
+    wait_for 60 curl -s -o /dev/null "http://127.0.0.1:$port/ClientWebService/wusserverversion.xml"
 }
 
 # api PORT OPERATION [INNER-XML] [USER:PASSWORD]: call the administration API, print the answer.
