@@ -121,11 +121,13 @@ static double line_time(const char *line)
 }
 
 typedef struct figures {
-    double total, wsus, site, fetch, parse, write;
+    double total, wsus, site, fetch, parse, write, cpu_main, cpu_read, cpu_wsusd;
     long updates, changed;
 } figures;
 
 /* Read the phases of the last sync from wsyncmgr.log (lines after offset). */
+static double cpu_at(double t);
+
 static void phases(long offset, figures *f)
 {
     char path[PATH_MAX + 64], line[8192];
@@ -152,12 +154,13 @@ static void phases(long offset, figures *f)
         else
             sscanf(line,
                    "Site database phase: %lf s reading from the WSUS server, %lf s parsing, %lf "
-                   "s writing",
-                   &f->fetch, &f->parse, &f->write);
+                   "s writing the site database; CPU %lf s in this thread, %lf s in the reading",
+                   &f->fetch, &f->parse, &f->write, &f->cpu_main, &f->cpu_read);
     }
     fclose(fp);
     f->wsus = t_wd > t_ws ? t_wd - t_ws : 0;
     f->site = t_sd > t_ss ? t_sd - t_ss : 0;
+    f->cpu_wsusd = t_sd > t_ss ? cpu_at(t_sd) - cpu_at(t_ss) : 0;
 }
 
 static long log_size(void)
@@ -183,6 +186,46 @@ static long peak_rss_kb(pid_t pid)
     return kb;
 }
 
+/* CPU seconds (user + system) a process has used so far, from /proc; -1 if unknown. */
+static double proc_cpu(pid_t pid)
+{
+    char path[64], buf[1024];
+    unsigned long ut, st;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double real_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* wsusd's CPU sampled while a sync runs, to tell what the site phase cost it. */
+#define MAX_SAMPLES 40000
+static double sample_t[MAX_SAMPLES], sample_cpu[MAX_SAMPLES];
+static size_t nsamples;
+static pid_t wsusd_pid = -1;
+
+/* wsusd's CPU seconds at wall time t (the last sample at or before t). */
+static double cpu_at(double t)
+{
+    double v = nsamples ? sample_cpu[0] : 0;
+    for (size_t i = 0; i < nsamples && sample_t[i] <= t; i++)
+        v = sample_cpu[i];
+    return v;
+}
+
 /* Drop SELF.SYN and wait for the sync's 6702 (or 6703): 0, or -1 on failure or time-out. */
 static int one_sync(db *d, figures *f, int timeout_s)
 {
@@ -201,7 +244,12 @@ static int one_sync(db *d, figures *f, int timeout_s)
              "SELECT COALESCE(MAX(MessageID), 0) FROM StatusMessages WHERE RecordID > %lld AND "
              "Component = 'SMS_WSUS_SYNC_MANAGER' AND MessageID IN (6702, 6703)",
              last);
+    nsamples = 0;
     while (now_s() - t0 < timeout_s) {
+        if (nsamples < MAX_SAMPLES) {
+            sample_t[nsamples] = real_s();
+            sample_cpu[nsamples++] = proc_cpu(wsusd_pid);
+        }
         if (db_query_int(d, q, NULL, NULL, &id) == 0 && id)
             break;
         usleep(50000);
@@ -260,6 +308,9 @@ static void print(const char *what, const figures *f, long rss)
     printf("    parsing update XML:    %8.2f s\n", f->parse);
     printf("    writing the database:  %8.2f s  (%.0f updates/s)\n", f->write,
            f->write > 0 ? (double)f->updates / f->write : 0);
+    printf(
+        "  CPU, site database phase: %.2f s writing thread, %.2f s reading thread, %.2f s wsusd\n",
+        f->cpu_main, f->cpu_read, f->cpu_wsusd);
     printf("  items updated:           %8ld\n", f->changed);
     printf("  wsyncmgr peak RSS:       %8.1f MB\n", rss / 1024.0);
 }
@@ -340,6 +391,7 @@ int main(int argc, char **argv)
     snprintf(ssl, sizeof ssl, "%d", port + 1);
     char *ws[] = {argv[2], "--root", root, "--port", sport, "--ssl-port", ssl, NULL};
     wsusd = spawn(ws);
+    wsusd_pid = wsusd;
     for (int i = 0; i < 200 && !port_open(port); i++)
         usleep(50000);
     char *wm[] = {argv[3], "--root", root, NULL};

@@ -328,14 +328,21 @@ void sync_job_run(sync_job *job)
      * many-row statement inside the transaction also keeps a statement
      * journal (the pages it changes, to undo it alone); SQLite writes it to
      * a temporary file past 64 KB, a system call per page, so it stays in
-     * memory (at most the pages one statement touches).
+     * memory (at most the pages one statement touches).  The commit of a
+     * large sync would also copy the whole log into the database file and
+     * flush both to disk before 6702 could be reported; that checkpoint is
+     * run once the job has said how it ended instead.
      */
-    if (db_get_dialect(d) == DB_DIALECT_SQLITE) {
+    int sqlite = db_get_dialect(d) == DB_DIALECT_SQLITE;
+    if (sqlite) {
         db_exec(d, "PRAGMA cache_size = -65536");
         db_exec(d, "PRAGMA temp_store = MEMORY");
+        db_exec(d, "PRAGMA wal_autocheckpoint = 0");
     }
     if (job->type == JOB_MAINTENANCE) {
         run_maintenance(job, d);
+        if (sqlite && !job->db_lost)
+            db_exec(d, "PRAGMA wal_checkpoint(PASSIVE)");
         db_close(d);
         job->finished = time(NULL);
         return;
@@ -364,5 +371,8 @@ void sync_job_run(sync_job *job)
         log_msg("Sync time: %s", dur);
         notify_children(job, d);
     }
+    /* Passive: readers and other writers are never waited for (see above). */
+    if (sqlite && !job->db_lost)
+        db_exec(d, "PRAGMA wal_checkpoint(PASSIVE)");
     db_close(d);
 }
