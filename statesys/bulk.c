@@ -37,14 +37,27 @@ struct bulk {
     long long written;
 };
 
+/*
+ * The SQLite ODBC driver (libsqliteodbc 0.9998) keeps the compiled
+ * statement of a prepared SELECT or WITH from one execution to the next,
+ * but compiles an INSERT again at every SQLExecute: for a 100-row upsert
+ * that was two fifths of the writer's time.  A statement that begins with
+ * a common table expression nobody reads is the same INSERT to SQLite (an
+ * unused CTE is not evaluated), runs in the same transaction, reports the
+ * same errors, and is compiled once.  Other databases get the plain text.
+ */
+#define SQLITE_KEEP_COMPILED "WITH bulk_keep_compiled AS (SELECT 1) "
+
 static char *build_sql(const bulk *b, int rows)
 {
+    const char *prefix = db_get_dialect(b->d) == DB_DIALECT_SQLITE ? SQLITE_KEEP_COMPILED : "";
     size_t rowlen = 2 + (size_t)b->ncols * 3;
-    size_t len = strlen(b->head) + strlen(b->tail) + (size_t)rows * (rowlen + 2) + 8;
+    size_t len =
+        strlen(prefix) + strlen(b->head) + strlen(b->tail) + (size_t)rows * (rowlen + 2) + 8;
     char *sql = malloc(len), *p;
     if (!sql)
         return NULL;
-    p = sql + sprintf(sql, "%s ", b->head);
+    p = sql + sprintf(sql, "%s%s ", prefix, b->head);
     for (int r = 0; r < rows; r++) {
         if (r)
             *p++ = ',';
