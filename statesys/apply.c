@@ -1086,9 +1086,12 @@ static int write_rows(apply *a, const char *now)
     for (size_t i = 0; i < a->comp.n && ret == 0; i++) {
         row_comp *r = &a->comp.v[i];
         bulk *b = a->b_comp;
+        char t[SMX_TIME_LEN + 1];
+        /* Check and change time are the same message time: formatted once. */
+        smx_format_time(r->time_ms, t);
         if ((ret = bulk_int(b, 0, r->ci)) < 0 || (ret = bulk_int(b, 1, r->m)) < 0 ||
-            (ret = bulk_int(b, 2, r->status)) < 0 || (ret = bind_time(b, 3, r->time_ms)) < 0 ||
-            (ret = bind_time(b, 4, r->time_ms)) < 0 || (ret = bulk_int(b, 5, r->serial)) < 0)
+            (ret = bulk_int(b, 2, r->status)) < 0 || (ret = bulk_text(b, 3, t)) < 0 ||
+            (ret = bulk_text(b, 4, t)) < 0 || (ret = bulk_int(b, 5, r->serial)) < 0)
             break;
         ret = bulk_row(b);
     }

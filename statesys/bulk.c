@@ -34,6 +34,7 @@ struct bulk {
     slotcol *cols;
     SQLHSTMT full, mid, one;
     int mid_rows;
+    unsigned flags;
     long long written;
 };
 
@@ -50,7 +51,9 @@ struct bulk {
 
 static char *build_sql(const bulk *b, int rows)
 {
-    const char *prefix = db_get_dialect(b->d) == DB_DIALECT_SQLITE ? SQLITE_KEEP_COMPILED : "";
+    const char *prefix = db_get_dialect(b->d) == DB_DIALECT_SQLITE && !(b->flags & BULK_PLAIN)
+                             ? SQLITE_KEEP_COMPILED
+                             : "";
     size_t rowlen = 2 + (size_t)b->ncols * 3;
     size_t len =
         strlen(prefix) + strlen(b->head) + strlen(b->tail) + (size_t)rows * (rowlen + 2) + 8;
@@ -129,6 +132,12 @@ fail:
 int bulk_open(db *d, bulk **out, const char *head, const char *tail, const bulk_col *cols,
               int ncols, int rows)
 {
+    return bulk_open_flags(d, out, head, tail, cols, ncols, rows, 0);
+}
+
+int bulk_open_flags(db *d, bulk **out, const char *head, const char *tail, const bulk_col *cols,
+                    int ncols, int rows, unsigned flags)
+{
     bulk *b;
     int ret = -ENOMEM;
 
@@ -139,6 +148,7 @@ int bulk_open(db *d, bulk **out, const char *head, const char *tail, const bulk_
     if (!b)
         return -ENOMEM;
     b->d = d;
+    b->flags = flags;
     b->ncols = ncols;
     b->rows = rows;
     b->head = strdup(head);
