@@ -11,7 +11,8 @@
  *   - statesys's peak RSS (VmHWM);
  *   - the raw insert rate of the rows statesys produced in
  *     Update_ComplianceStatus, one row per statement and 100 rows per
- *     statement (the statements statesys itself uses), and the ratio.
+ *     statement (the statements statesys itself uses), and the ratio; on
+ *     SQLite also with plain statements (see bulk.c on why they differ).
  *
  * With --backlog the files are all in the inbox before statesys starts (a
  * backlog; the time runs from its start), which is how the memory target
