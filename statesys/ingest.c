@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -42,6 +43,15 @@
 #define CLEAN_QUEUE_MAX 64
 #define DEFER_MAX 256
 #define CLAIM_CLASH_RETRY_MS 1000
+/*
+ * How much nicer than the daemon the round's threads run.  The writer is
+ * the one thread that cannot be shared out: with every loader busy it got
+ * a fair share of the cores, two fifths of one on two cores, and parsed
+ * chunks waited for it while loaders parsed ahead to the bounded queue.
+ * At 10 the loaders' weight is a tenth of the writer's, so it has a core
+ * whenever it has work, and the loaders still use every cycle it leaves.
+ */
+#define LOADER_NICE 10
 
 typedef struct chunk_entry {
     char name[INBOX_NAME_MAX + 1];
@@ -622,6 +632,17 @@ static void *round_main(void *arg)
     long long n = loaders(g);
 
     pthread_setname_np(pthread_self(), "ss-loader-0");
+    /*
+     * On Linux the nice value is the thread's own and a thread inherits its
+     * creator's, so the helpers created below are as nice as #0.  Raising a
+     * nice value needs no privilege; should it fail, the round runs as
+     * before, only slower.
+     */
+    errno = 0;
+    int nice_now = getpriority(PRIO_PROCESS, (id_t)id);
+    if (errno == 0)
+        (void)setpriority(PRIO_PROCESS, (id_t)id,
+                          nice_now + LOADER_NICE > 19 ? 19 : nice_now + LOADER_NICE);
     log_msg("Thread \"State Message Processing Thread #0\" id:%ld started", id);
     for (int i = 1; i < n; i++) {
         hs[nh].g = g;

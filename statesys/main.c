@@ -17,6 +17,7 @@
 #include "log.h"
 #include "shared.h"
 #include "tasks.h"
+#include "worker.h"
 
 static long long s_loaders = 4, s_poll = 900, s_pause = 1, s_min_missing = 2880, s_heartbeat = 1440,
                  s_chunk = 256, s_settle = 5, s_aged = 90;
@@ -211,6 +212,8 @@ int main(int argc, char **argv)
      * (the memory target is 64 MB whatever the backlog).
      */
     mallopt(M_ARENA_MAX, 2);
+    /* Before the first connection: SQLite reads its settings once, when it starts. */
+    (void)ss_sqlite_tune();
     /* libxml2 is initialised once, before any parsing thread exists. */
     xmlInitParser();
     int ret = daemon_main(argc, argv, &spec);

@@ -531,6 +531,113 @@ static void smx_from_a_file_descriptor(void **state)
     tu_rmtree(dir);
 }
 
+/* UTF-8 (any plane) to UTF-16 without a mark, either byte order. */
+static unsigned char *utf16_any(const char *s, int big, size_t *outlen)
+{
+    size_t len = strlen(s), i = 0;
+    unsigned char *o = malloc(len * 2 + 2), *p = o;
+    assert_non_null(o);
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned long cp;
+        if (c < 0x80) {
+            cp = c;
+            i++;
+        } else if ((c & 0xE0) == 0xC0) {
+            cp = ((c & 0x1Fu) << 6) | (s[i + 1] & 0x3F);
+            i += 2;
+        } else if ((c & 0xF0) == 0xE0) {
+            cp = ((c & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) | (s[i + 2] & 0x3F);
+            i += 3;
+        } else {
+            cp = ((c & 0x07ul) << 18) | ((s[i + 1] & 0x3Ful) << 12) | ((s[i + 2] & 0x3Fu) << 6) |
+                 (s[i + 3] & 0x3F);
+            i += 4;
+        }
+        unsigned units[2], n = 1;
+        units[0] = (unsigned)cp;
+        if (cp >= 0x10000) {
+            units[0] = 0xD800 + (unsigned)((cp - 0x10000) >> 10);
+            units[1] = 0xDC00 + (unsigned)((cp - 0x10000) & 0x3FF);
+            n = 2;
+        }
+        for (unsigned k = 0; k < n; k++) {
+            *p++ = (unsigned char)(big ? units[k] >> 8 : units[k] & 0xFF);
+            *p++ = (unsigned char)(big ? units[k] & 0xFF : units[k] >> 8);
+        }
+    }
+    *outlen = (size_t)(p - o);
+    return o;
+}
+
+/*
+ * statesys decodes UTF-16 itself (smx.c, utf16_read): the records must be
+ * the ones the UTF-8 text gives, for characters of one, two and three
+ * bytes and for surrogate pairs, wherever a read cuts the text (a comment
+ * of 0 to 3 characters moves every pair across the read boundaries); and
+ * a surrogate without its other half makes the file bad.
+ */
+static void smx_utf16_decoded_as_utf8(void **state)
+{
+    /* Type 500 wants the revision first; the characters come in the second parameter. */
+    char err[256], param[4000] = "<Param>200</Param><Param>", pad[8];
+    smx_header h8, h16;
+    recs c8, c16;
+    (void)state;
+    /* 850 pairs (3,400 bytes of UTF-8, under the 4,000 of a record's parameters). */
+    strcat(param, "\xC3\xA9\xE2\x82\xAC\xE4\xB8\xAD");
+    for (int i = 0; i < 850; i++)
+        strcat(param, "\xF0\x9F\x98\x80");
+    strcat(param, "</Param>");
+    char *body = msg("20140120171855.573000+000", 7, SEED_UPDATE, 500, 2, param);
+    for (int k = 0; k < 4; k++) {
+        memset(pad, 'x', (size_t)k);
+        pad[k] = '\0';
+        char *xml = report(SEED_CLIENT, "PS1WIN7X64", body);
+        size_t len = strlen(xml) + 16;
+        char *withpad = malloc(len);
+        assert_non_null(withpad);
+        /* The comment goes after the declaration, before <Report>. */
+        char *root = strstr(xml, "<Report>");
+        snprintf(withpad, len, "%.*s<!--%s-->%s", (int)(root - xml), xml, pad, root);
+        assert_int_equal(parse(withpad, strlen(withpad), &h8, &c8, err, sizeof err), 0);
+        assert_int_equal(c8.n, 1);
+        assert_int_equal(c8.r[0].invalid, SMX_OK);
+        assert_non_null(strstr(c8.r[0].params, "\xC3\xA9\xE2\x82\xAC\xE4\xB8\xAD\xF0\x9F\x98\x80"));
+        for (int big = 0; big < 2; big++) {
+            size_t wlen;
+            unsigned char *w = utf16_any(withpad, big, &wlen);
+            assert_int_equal(parse(w, wlen, &h16, &c16, err, sizeof err), 0);
+            assert_string_equal(h16.client_id, h8.client_id);
+            assert_int_equal(c16.n, 1);
+            assert_int_equal(c16.r[0].invalid, SMX_OK);
+            assert_string_equal(c16.r[0].params, c8.r[0].params);
+            free(w);
+        }
+        free(withpad);
+        free(xml);
+    }
+    free(body);
+    /* A low surrogate alone, and a high one followed by a letter. */
+    char *xml = report(SEED_CLIENT, "PS1WIN7X64", "");
+    for (int bad = 0; bad < 2; bad++) {
+        size_t wlen;
+        unsigned char *w = utf16_any(xml, 0, &wlen);
+        unsigned char *at = w + 2 * (strstr(xml, "PS1WIN7X64") - xml);
+        if (bad == 0) {
+            at[0] = 0x00;
+            at[1] = 0xDC;
+        } else {
+            at[0] = 0x3D;
+            at[1] = 0xD8;
+        }
+        assert_int_equal(parse(w, wlen, &h16, &c16, err, sizeof err), CM_EPARSE);
+        assert_string_equal(err, "cannot decode the file as UTF-16");
+        free(w);
+    }
+    free(xml);
+}
+
 static void smx_times_and_guids(void **state)
 {
     long long ms;
@@ -1363,6 +1470,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(smx_missing_and_absurd),
         cmocka_unit_test(smx_params_and_size_cap),
         cmocka_unit_test(smx_from_a_file_descriptor),
+        cmocka_unit_test(smx_utf16_decoded_as_utf8),
         cmocka_unit_test(smx_times_and_guids),
         cmocka_unit_test(hmap_basics),
     };
