@@ -307,8 +307,6 @@ int main(int argc, char **argv)
 
     site_ini ini;
     db *d = NULL;
-    /* The raw inserts run with the SQLite library settings statesys gives its process. */
-    (void)ss_sqlite_tune();
     if (config_load_ini(root, &ini, &errline, err, sizeof err) < 0 ||
         db_open(&d, ini.connection) < 0) {
         fprintf(stderr, "statesys_bench: cannot open the site database: %s\n",

@@ -212,8 +212,6 @@ int main(int argc, char **argv)
      * (the memory target is 64 MB whatever the backlog).
      */
     mallopt(M_ARENA_MAX, 2);
-    /* Before the first connection: SQLite reads its settings once, when it starts. */
-    (void)ss_sqlite_tune();
     /* libxml2 is initialised once, before any parsing thread exists. */
     xmlInitParser();
     int ret = daemon_main(argc, argv, &spec);

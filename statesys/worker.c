@@ -1,7 +1,6 @@
 /*
  * worker.c - stop flag and per-thread connection (see worker.h).
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <time.h>
@@ -122,35 +121,4 @@ int conn_wait(ss_conn *c, ss_stop *s, const char *what, int *reconnected)
             c->backoff_ms = BACKOFF_MAX_MS;
     }
     return CM_EDBCONN;
-}
-
-/*
- * SQLite's ABI values (sqlite3.h): the library is reached through dlopen,
- * as the ODBC driver's own dependency, so that building statesys needs no
- * SQLite headers and a site on another database loads nothing.
- */
-#define SQLITE_OK_ 0
-#define SQLITE_CONFIG_MEMSTATUS_ 9
-
-int ss_sqlite_tune(void)
-{
-    /*
-     * The handle is kept for the life of the process on purpose: closed, the
-     * library could be unloaded before the driver loads it, and the setting
-     * with it.  RTLD_GLOBAL is not needed; the driver's own reference to
-     * libsqlite3.so.0 finds this copy by its name.
-     */
-    void *lib = dlopen("libsqlite3.so.0", RTLD_NOW);
-    if (!lib)
-        return CM_EDB;
-    int (*config)(int, ...) = (int (*)(int, ...))dlsym(lib, "sqlite3_config");
-    if (!config)
-        return CM_EDB;
-    /*
-     * With memory statistics on (the library's default), every allocation
-     * and free of every connection takes one process-wide mutex to count
-     * it: a tenth of the writer's time, in lock and unlock alone, for
-     * figures nothing here reads (no soft heap limit is set).
-     */
-    return config(SQLITE_CONFIG_MEMSTATUS_, 0) == SQLITE_OK_ ? 0 : CM_EDB;
 }

@@ -44,13 +44,4 @@ int conn_wait(ss_conn *c, ss_stop *s, const char *what, int *reconnected);
 /* Report a CM_EDBCONN from a call: the next conn_wait() reconnects. */
 void conn_lost(ss_conn *c);
 
-/*
- * Process-wide SQLite library settings, for a process whose SQLite
- * connections (through the ODBC driver, which uses the same libsqlite3)
- * are each used by one thread: call once, before the first connection.
- * Returns 0, or CM_EDB when the library was already initialised (nothing
- * changes then; it is only slower).
- */
-int ss_sqlite_tune(void);
-
 #endif
