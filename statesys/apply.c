@@ -179,35 +179,12 @@ typedef struct ser {
     int invalid;
 } ser;
 
-typedef struct range {
-    long long start, end;
-    char detected[32];
-    int dirty; /* a piece of a split range, not in the table yet */
-} range;
-
-#define VEC(T)                                                                                     \
-    struct {                                                                                       \
-        T *v;                                                                                      \
-        size_t n, cap;                                                                             \
-    }
-
-typedef VEC(range) range_vec;
-
-/* A missing range to insert once the transaction's deletions have run. */
-typedef struct range_row {
-    long long m;
-    range r;
-} range_row;
-
 typedef struct tx_machine {
     long long m;
     int created; /* the client was created in this transaction: it has no serial numbers yet */
     ser *s;
     size_t n, cap;
     long long invalid_noserial;
-    /* Its committed missing ranges, read (by lists of clients) when a serial falls inside. */
-    int need_ranges;
-    range_vec ranges;
 } tx_machine;
 
 /* A file queued in the transaction, and a client of the transaction. */
@@ -222,13 +199,18 @@ typedef struct txclient {
     int created;
 } txclient;
 
+#define VEC(T)                                                                                     \
+    struct {                                                                                       \
+        T *v;                                                                                      \
+        size_t n, cap;                                                                             \
+    }
+
 struct apply {
     db *d;
     char site[8];
     /* Statements of the lookups, prepared once. */
-    db_stmt *q_machines, *u_machine, *q_ci, *q_src, *q_asg, *q_serials, *q_ranges;
-    bulk *b_comp, *b_enf, *b_scan, *b_asg, *b_gen, *b_serial, *b_count, *b_range, *b_rdel,
-        *b_machine;
+    db_stmt *q_machines, *u_machine, *q_ci, *q_src, *q_asg, *q_serials, *q_ranges, *d_range;
+    bulk *b_comp, *b_enf, *b_scan, *b_asg, *b_gen, *b_serial, *b_count, *b_range, *b_machine;
     /* Caches. */
     scache machines, cis, sources, assignments;
     hmap serials; /* machine -> index into sstates */
@@ -246,8 +228,6 @@ struct apply {
     VEC(txfile) txf;
     VEC(txclient) txc;
     hmap h_txc;
-    /* Missing ranges to insert after the deletions (a split range keeps its start). */
-    VEC(range_row) rins;
 };
 
 static int vec_grow_from(void **v, size_t *cap, size_t n, size_t elem, size_t first)
@@ -386,13 +366,6 @@ static const char *MACHINE_TAIL = " ON CONFLICT (SMS_Unique_Identifier0) DO NOTH
 
 static const char *RANGE_HEAD = "INSERT INTO SR_MissingMessageRanges (MachineID, StartSerial, "
                                 "EndSerial, DetectedTime) VALUES";
-/*
- * Ranges a late message split or closed, many a statement.  OR of keys and
- * not (MachineID, StartSerial) IN (VALUES ...): SQLite scans the whole
- * table for the latter and searches the primary key for each OR term.
- */
-static const char *RDEL_HEAD = "DELETE FROM SR_MissingMessageRanges WHERE";
-static const char *RDEL_ROW = "(MachineID = ? AND StartSerial = ?)";
 
 #define I                                                                                          \
     {                                                                                              \
@@ -422,7 +395,6 @@ static const bulk_col GEN_COLS[] = {I,
 static const bulk_col SERIAL_COLS[] = {I, I, T(SMX_TIME_LEN)};
 static const bulk_col COUNT_COLS[] = {I, I, I, I, I, T(SMX_TIME_LEN)};
 static const bulk_col RANGE_COLS[] = {I, I, I, T(32)};
-static const bulk_col RDEL_COLS[] = {I, I};
 static const bulk_col MACHINE_COLS[] = {T(SMX_CLIENT_ID_MAX), T(SMX_NAME_MAX), T(SMX_NAME_MAX),
                                         T(SMX_NAME_MAX), T(7)};
 #undef I
@@ -431,10 +403,10 @@ static const bulk_col MACHINE_COLS[] = {T(SMX_CLIENT_ID_MAX), T(SMX_NAME_MAX), T
 
 static void close_stmts(apply *a)
 {
-    db_stmt **stmts[] = {&a->q_machines, &a->u_machine, &a->q_ci,    &a->q_src,
-                         &a->q_asg,      &a->q_serials, &a->q_ranges};
-    bulk **bulks[] = {&a->b_comp,   &a->b_enf,   &a->b_scan,  &a->b_asg,  &a->b_gen,
-                      &a->b_serial, &a->b_count, &a->b_range, &a->b_rdel, &a->b_machine};
+    db_stmt **stmts[] = {&a->q_machines, &a->u_machine, &a->q_ci,     &a->q_src,
+                         &a->q_asg,      &a->q_serials, &a->q_ranges, &a->d_range};
+    bulk **bulks[] = {&a->b_comp,   &a->b_enf,   &a->b_scan,  &a->b_asg,    &a->b_gen,
+                      &a->b_serial, &a->b_count, &a->b_range, &a->b_machine};
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
         db_finalize(*stmts[i]);
         *stmts[i] = NULL;
@@ -465,12 +437,6 @@ static int open_stmts(apply *a)
              in_text);
     if ((ret = db_prepare(d, &a->q_serials, sql)) < 0)
         return ret;
-    snprintf(sql, sizeof sql,
-             "SELECT MachineID, StartSerial, EndSerial, DetectedTime FROM SR_MissingMessageRanges "
-             "WHERE MachineID IN (%s) ORDER BY MachineID, StartSerial",
-             in_text);
-    if ((ret = db_prepare(d, &a->q_ranges, sql)) < 0)
-        return ret;
     if ((ret =
              db_prepare(d, &a->u_machine,
                         "UPDATE System_DISC SET Netbios_Name0 = ?, Name0 = ?, Client_Version0 = ? "
@@ -482,7 +448,14 @@ static int open_stmts(apply *a)
                           "UpdateSource_UniqueID = ?")) < 0 ||
         (ret = db_prepare(d, &a->q_asg,
                           "SELECT AssignmentID FROM CI_CIAssignments WHERE "
-                          "Assignment_UniqueID = ?")) < 0)
+                          "Assignment_UniqueID = ?")) < 0 ||
+        (ret = db_prepare(d, &a->q_ranges,
+                          "SELECT StartSerial, EndSerial, DetectedTime FROM "
+                          "SR_MissingMessageRanges WHERE MachineID = ? ORDER BY StartSerial")) <
+            0 ||
+        (ret = db_prepare(d, &a->d_range,
+                          "DELETE FROM SR_MissingMessageRanges WHERE MachineID = ? AND "
+                          "StartSerial = ?")) < 0)
         return ret;
     if ((ret = bulk_open(d, &a->b_comp, COMP_HEAD, COMP_TAIL, COMP_COLS, NCOLS(COMP_COLS),
                          BULK_ROWS)) < 0 ||
@@ -498,8 +471,6 @@ static int open_stmts(apply *a)
         (ret = bulk_open(d, &a->b_count, COUNT_HEAD, COUNT_TAIL, COUNT_COLS, NCOLS(COUNT_COLS),
                          BULK_ROWS)) < 0 ||
         (ret = bulk_open(d, &a->b_range, RANGE_HEAD, "", RANGE_COLS, NCOLS(RANGE_COLS), 20)) < 0 ||
-        (ret = bulk_open_rows(d, &a->b_rdel, RDEL_HEAD, RDEL_ROW, " OR ", "", RDEL_COLS,
-                              NCOLS(RDEL_COLS), BULK_ROWS, 0)) < 0 ||
         (ret = bulk_open(d, &a->b_machine, MACHINE_HEAD, MACHINE_TAIL, MACHINE_COLS,
                          NCOLS(MACHINE_COLS), IN_LIST)) < 0)
         return ret;
@@ -551,12 +522,10 @@ static void tx_clear(apply *a)
     hmap_clear(&a->h_gen);
     hmap_clear(&a->h_txm);
     hmap_clear(&a->h_txc);
-    for (size_t i = 0; i < a->txm.n; i++) {
+    for (size_t i = 0; i < a->txm.n; i++)
         free(a->txm.v[i].s);
-        free(a->txm.v[i].ranges.v);
-    }
     a->comp.n = a->enf.n = a->scan.n = a->asg.n = a->gen.n = a->txm.n = 0;
-    a->txf.n = a->txc.n = a->rins.n = 0;
+    a->txf.n = a->txc.n = 0;
 }
 
 void apply_close(apply *a)
@@ -586,14 +555,13 @@ void apply_close(apply *a)
     free(a->asg.v);
     free(a->gen.v);
     free(a->txm.v);
-    free(a->rins.v);
     free(a);
 }
 
 void apply_abort(apply *a)
 {
-    bulk *bulks[] = {a->b_comp,   a->b_enf,   a->b_scan,  a->b_asg,  a->b_gen,
-                     a->b_serial, a->b_count, a->b_range, a->b_rdel, a->b_machine};
+    bulk *bulks[] = {a->b_comp,   a->b_enf,   a->b_scan,  a->b_asg,    a->b_gen,
+                     a->b_serial, a->b_count, a->b_range, a->b_machine};
     tx_clear(a);
     for (size_t i = 0; i < sizeof bulks / sizeof bulks[0]; i++)
         bulk_discard(bulks[i]);
@@ -1189,6 +1157,14 @@ static int write_rows(apply *a, const char *now)
     return ret;
 }
 
+typedef struct range {
+    long long start, end;
+    char detected[32];
+    int dirty; /* a piece of a split range, not in the table yet */
+} range;
+
+typedef VEC(range) range_vec;
+
 static int ser_cmp(const void *x, const void *y)
 {
     const ser *a = x, *b = y;
@@ -1270,68 +1246,47 @@ static int sstates_load(apply *a)
     return ret < 0 ? ret : 0;
 }
 
-/*
- * The committed missing ranges of the clients that need them (need_ranges),
- * by lists of IN_LIST clients: a statement per client was a round trip per
- * late message when one-message files arrive out of order.
- */
-static int ranges_load(apply *a)
+static int ranges_load(apply *a, long long m, range_vec *rv)
 {
-    long long ids[IN_LIST];
-    int n = 0, ret = 0;
-    for (size_t i = 0; i <= a->txm.n && ret == 0; i++) {
-        if (i < a->txm.n) {
-            if (!a->txm.v[i].need_ranges)
-                continue;
-            ids[n++] = a->txm.v[i].m;
-        }
-        if (n == 0 || (n < IN_LIST && i < a->txm.n))
-            continue;
-        db_stmt *q = a->q_ranges;
-        db_reset(q);
-        /* The unused places of the list repeat the first client. */
-        for (int k = 0; k < IN_LIST && ret == 0; k++)
-            ret = db_bind_int(q, k + 1, ids[k < n ? k : 0]);
-        if (ret < 0)
+    db_stmt *q = a->q_ranges;
+    int ret;
+    db_reset(q);
+    if ((ret = db_bind_int(q, 1, m)) < 0)
+        return ret;
+    while ((ret = db_step(q)) == 1) {
+        range *r;
+        if (VEC_PUSH(*rv, r) < 0) {
+            ret = -ENOMEM;
             break;
-        while ((ret = db_step(q)) == 1) {
-            hkey key = {db_col_int(q, 0), 0, 0, NULL};
-            size_t t;
-            range *r;
-            if (!hmap_get(&a->h_txm, &key, &t))
-                continue;
-            if (VEC_PUSH(a->txm.v[t].ranges, r) < 0) {
-                ret = -ENOMEM;
-                break;
-            }
-            r->start = db_col_int(q, 1);
-            r->end = db_col_int(q, 2);
-            snprintf(r->detected, sizeof r->detected, "%s", db_col_text(q, 3));
         }
-        db_reset(q);
-        n = 0;
+        r->start = db_col_int(q, 0);
+        r->end = db_col_int(q, 1);
+        snprintf(r->detected, sizeof r->detected, "%s", db_col_text(q, 2));
     }
-    return ret < 0 ? ret : 0;
+    db_reset(q);
+    return ret;
 }
 
-/* A range to insert after the transaction's deletions (see apply_flush). */
-static int range_push(apply *a, long long m, const range *r)
+static int range_push(apply *a, long long m, long long start, long long end, const char *when)
 {
-    range_row *x;
-    if (VEC_PUSH(a->rins, x) < 0)
-        return -ENOMEM;
-    x->m = m;
-    x->r = *r;
-    return 0;
+    bulk *b = a->b_range;
+    int ret;
+    if ((ret = bulk_int(b, 0, m)) < 0 || (ret = bulk_int(b, 1, start)) < 0 ||
+        (ret = bulk_int(b, 2, end)) < 0 || (ret = bulk_text(b, 3, when)) < 0)
+        return ret;
+    return bulk_row(b);
 }
 
 static int range_delete(apply *a, long long m, long long start)
 {
-    bulk *b = a->b_rdel;
+    db_stmt *d = a->d_range;
     int ret;
-    if ((ret = bulk_int(b, 0, m)) < 0 || (ret = bulk_int(b, 1, start)) < 0)
+    db_reset(d);
+    if ((ret = db_bind_int(d, 1, m)) < 0 || (ret = db_bind_int(d, 2, start)) < 0 ||
+        (ret = db_step(d)) < 0)
         return ret;
-    return bulk_row(b);
+    db_reset(d);
+    return 0;
 }
 
 /*
@@ -1395,8 +1350,8 @@ static int range_add(range_vec *rv, long long start, long long end, const char *
 static int write_serials(apply *a, tx_machine *t, const char *now, apply_stats *st)
 {
     serial_state *s;
-    range_vec *rv = &t->ranges; /* the client's ranges: loaded ones, then the new and split ones */
-    int ret = 0;
+    range_vec rv = {0}; /* the client's ranges: loaded ones, then the new and split ones */
+    int ranges_loaded = 0, ret = 0;
     long long fresh = 0, dups = 0, invalid = t->invalid_noserial, max_time = 0;
 
     s = sstate_get(a, t->m);
@@ -1415,18 +1370,23 @@ static int write_serials(apply *a, tx_machine *t, const char *now, apply_stats *
         if (last < 0) { /* first sight of the client */
             first = last = x->serial;
         } else if (x->serial > last) {
-            if (x->serial > last + 1 && (ret = range_add(rv, last + 1, x->serial - 1, now)) == 0 &&
+            if (x->serial > last + 1 && (ret = range_add(&rv, last + 1, x->serial - 1, now)) == 0 &&
                 st)
                 st->gaps_opened++;
             last = x->serial;
         } else if (x->serial < first) {
             if (x->serial < first - 1 &&
-                (ret = range_add(rv, x->serial + 1, first - 1, now)) == 0 && st)
+                (ret = range_add(&rv, x->serial + 1, first - 1, now)) == 0 && st)
                 st->gaps_opened++;
             first = x->serial;
         } else {
             /* Inside the window: a late message filling a gap, or a replay. */
-            int filled = fill_gap(a, t->m, rv, x->serial, &ret);
+            if (!ranges_loaded) {
+                if ((ret = ranges_load(a, t->m, &rv)) < 0)
+                    break;
+                ranges_loaded = 1;
+            }
+            int filled = fill_gap(a, t->m, &rv, x->serial, &ret);
             if (ret < 0)
                 break;
             if (!filled) {
@@ -1440,9 +1400,9 @@ static int write_serials(apply *a, tx_machine *t, const char *now, apply_stats *
         invalid += x->invalid != 0;
     }
     /* New ranges and the pieces of split ones (with their first detection time). */
-    for (size_t i = 0; i < rv->n && ret == 0; i++)
-        if (rv->v[i].dirty)
-            ret = range_push(a, t->m, &rv->v[i]);
+    for (size_t i = 0; i < rv.n && ret == 0; i++)
+        if (rv.v[i].dirty)
+            ret = range_push(a, t->m, rv.v[i].start, rv.v[i].end, rv.v[i].detected);
     if (ret == 0 && t->n > 0) {
         char tbuf[SMX_TIME_LEN + 1];
         bulk *b = a->b_serial;
@@ -1470,6 +1430,7 @@ static int write_serials(apply *a, tx_machine *t, const char *now, apply_stats *
         st->duplicates += dups;
         st->invalid += invalid;
     }
+    free(rv.v);
     return ret;
 }
 
@@ -1485,34 +1446,8 @@ int apply_flush(apply *a, apply_stats *st)
         ret = write_rows(a, now);
     if (ret == 0)
         ret = sstates_load(a);
-    /*
-     * The committed ranges matter only to a serial number at or below the
-     * client's highest (above it, taken in ascending order, each one only
-     * extends the window).
-     */
-    for (size_t i = 0; i < a->txm.n && ret == 0; i++) {
-        tx_machine *t = &a->txm.v[i];
-        serial_state *ss = sstate_get(a, t->m);
-        for (size_t k = 0; ss && ss->has_row && k < t->n && !t->need_ranges; k++)
-            t->need_ranges = t->s[k].serial <= ss->last;
-    }
-    if (ret == 0)
-        ret = ranges_load(a);
     for (size_t i = 0; i < a->txm.n && ret == 0; i++)
         ret = write_serials(a, &a->txm.v[i], now, st);
-    /*
-     * Every deletion before any insertion: the lower piece of a split range
-     * keeps the range's start, its key.
-     */
-    if (ret == 0)
-        ret = bulk_flush(a->b_rdel);
-    for (size_t i = 0; i < a->rins.n && ret == 0; i++) {
-        const range_row *x = &a->rins.v[i];
-        bulk *b = a->b_range;
-        if ((ret = bulk_int(b, 0, x->m)) == 0 && (ret = bulk_int(b, 1, x->r.start)) == 0 &&
-            (ret = bulk_int(b, 2, x->r.end)) == 0 && (ret = bulk_text(b, 3, x->r.detected)) == 0)
-            ret = bulk_row(b);
-    }
     if (ret == 0)
         ret = bulk_flush(a->b_range);
     if (ret == 0)

@@ -28,7 +28,6 @@ typedef struct slotcol {
 struct bulk {
     db *d;
     char *head, *tail;
-    char *row, *sep; /* NULL: "(?, ...)" rows separated by commas */
     int ncols, rows;
     int cur;      /* rows complete in the buffers */
     unsigned set; /* bit per column set for the row being built (ncols <= 32) */
@@ -55,24 +54,16 @@ static char *build_sql(const bulk *b, int rows)
     const char *prefix = db_get_dialect(b->d) == DB_DIALECT_SQLITE && !(b->flags & BULK_PLAIN)
                              ? SQLITE_KEEP_COMPILED
                              : "";
-    size_t rowlen = b->row ? strlen(b->row) : 2 + (size_t)b->ncols * 2;
-    size_t seplen = b->sep ? strlen(b->sep) : 1;
+    size_t rowlen = 2 + (size_t)b->ncols * 3;
     size_t len =
-        strlen(prefix) + strlen(b->head) + strlen(b->tail) + (size_t)rows * (rowlen + seplen) + 8;
+        strlen(prefix) + strlen(b->head) + strlen(b->tail) + (size_t)rows * (rowlen + 2) + 8;
     char *sql = malloc(len), *p;
     if (!sql)
         return NULL;
     p = sql + sprintf(sql, "%s%s ", prefix, b->head);
     for (int r = 0; r < rows; r++) {
-        if (r) {
-            memcpy(p, b->sep ? b->sep : ",", seplen);
-            p += seplen;
-        }
-        if (b->row) {
-            memcpy(p, b->row, rowlen);
-            p += rowlen;
-            continue;
-        }
+        if (r)
+            *p++ = ',';
         *p++ = '(';
         for (int c = 0; c < b->ncols; c++) {
             if (c)
@@ -147,12 +138,6 @@ int bulk_open(db *d, bulk **out, const char *head, const char *tail, const bulk_
 int bulk_open_flags(db *d, bulk **out, const char *head, const char *tail, const bulk_col *cols,
                     int ncols, int rows, unsigned flags)
 {
-    return bulk_open_rows(d, out, head, NULL, NULL, tail, cols, ncols, rows, flags);
-}
-
-int bulk_open_rows(db *d, bulk **out, const char *head, const char *row, const char *sep,
-                   const char *tail, const bulk_col *cols, int ncols, int rows, unsigned flags)
-{
     bulk *b;
     int ret = -ENOMEM;
 
@@ -167,8 +152,6 @@ int bulk_open_rows(db *d, bulk **out, const char *head, const char *row, const c
     b->ncols = ncols;
     b->rows = rows;
     b->head = strdup(head);
-    if ((row && !(b->row = strdup(row))) || (sep && !(b->sep = strdup(sep))))
-        goto fail;
     b->tail = strdup(tail ? tail : "");
     b->cols = calloc((size_t)ncols, sizeof *b->cols);
     if (!b->head || !b->tail || !b->cols)
@@ -215,8 +198,6 @@ void bulk_close(bulk *b)
     free(b->cols);
     free(b->head);
     free(b->tail);
-    free(b->row);
-    free(b->sep);
     free(b);
 }
 

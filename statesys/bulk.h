@@ -44,13 +44,6 @@ int bulk_open(db *d, bulk **out, const char *head, const char *tail, const bulk_
 #define BULK_PLAIN 1
 int bulk_open_flags(db *d, bulk **out, const char *head, const char *tail, const bulk_col *cols,
                     int ncols, int rows, unsigned flags);
-/*
- * Rows of another shape: each row is the text row (its ncols placeholders
- * in column order), rows are joined by sep; e.g. head "DELETE FROM T
- * WHERE", row "(a = ? AND b = ?)", sep " OR ", tail "".
- */
-int bulk_open_rows(db *d, bulk **out, const char *head, const char *row, const char *sep,
-                   const char *tail, const bulk_col *cols, int ncols, int rows, unsigned flags);
 void bulk_close(bulk *b);
 
 /* Set a column of the row being built (columns from 0). */
