@@ -68,7 +68,7 @@ static char *seed_body(size_t *len)
     return read_all(CM_STATESYS_TESTS_DIR "/data/seed004-body.xml", len);
 }
 
-/* ASCII/UTF-8 (BMP only) to UTF-16 in either byte order, with or without a BOM. */
+/* UTF-8 (any plane) to UTF-16 in either byte order, with or without a BOM. */
 static unsigned char *utf16(const char *s, size_t len, int big, int bom, size_t *outlen)
 {
     unsigned char *o = malloc(len * 2 + 2), *p = o;
@@ -79,20 +79,33 @@ static unsigned char *utf16(const char *s, size_t len, int big, int bom, size_t 
         *p++ = big ? 0xFF : 0xFE;
     }
     while (i < len) {
-        unsigned cp;
         unsigned char c = (unsigned char)s[i];
+        unsigned long cp;
         if (c < 0x80) {
             cp = c;
             i++;
         } else if ((c & 0xE0) == 0xC0) {
             cp = ((c & 0x1Fu) << 6) | (s[i + 1] & 0x3F);
             i += 2;
-        } else {
+        } else if ((c & 0xF0) == 0xE0) {
             cp = ((c & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) | (s[i + 2] & 0x3F);
             i += 3;
+        } else {
+            cp = ((c & 0x07ul) << 18) | ((s[i + 1] & 0x3Ful) << 12) | ((s[i + 2] & 0x3Fu) << 6) |
+                 (s[i + 3] & 0x3F);
+            i += 4;
         }
-        *p++ = (unsigned char)(big ? cp >> 8 : cp & 0xFF);
-        *p++ = (unsigned char)(big ? cp & 0xFF : cp >> 8);
+        unsigned units[2], n = 1;
+        units[0] = (unsigned)cp;
+        if (cp >= 0x10000) {
+            units[0] = 0xD800 + (unsigned)((cp - 0x10000) >> 10);
+            units[1] = 0xDC00 + (unsigned)((cp - 0x10000) & 0x3FF);
+            n = 2;
+        }
+        for (unsigned k = 0; k < n; k++) {
+            *p++ = (unsigned char)(big ? units[k] >> 8 : units[k] & 0xFF);
+            *p++ = (unsigned char)(big ? units[k] & 0xFF : units[k] >> 8);
+        }
     }
     *outlen = (size_t)(p - o);
     return o;
@@ -534,40 +547,7 @@ static void smx_from_a_file_descriptor(void **state)
 /* UTF-8 (any plane) to UTF-16 without a mark, either byte order. */
 static unsigned char *utf16_any(const char *s, int big, size_t *outlen)
 {
-    size_t len = strlen(s), i = 0;
-    unsigned char *o = malloc(len * 2 + 2), *p = o;
-    assert_non_null(o);
-    while (i < len) {
-        unsigned char c = (unsigned char)s[i];
-        unsigned long cp;
-        if (c < 0x80) {
-            cp = c;
-            i++;
-        } else if ((c & 0xE0) == 0xC0) {
-            cp = ((c & 0x1Fu) << 6) | (s[i + 1] & 0x3F);
-            i += 2;
-        } else if ((c & 0xF0) == 0xE0) {
-            cp = ((c & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) | (s[i + 2] & 0x3F);
-            i += 3;
-        } else {
-            cp = ((c & 0x07ul) << 18) | ((s[i + 1] & 0x3Ful) << 12) | ((s[i + 2] & 0x3Fu) << 6) |
-                 (s[i + 3] & 0x3F);
-            i += 4;
-        }
-        unsigned units[2], n = 1;
-        units[0] = (unsigned)cp;
-        if (cp >= 0x10000) {
-            units[0] = 0xD800 + (unsigned)((cp - 0x10000) >> 10);
-            units[1] = 0xDC00 + (unsigned)((cp - 0x10000) & 0x3FF);
-            n = 2;
-        }
-        for (unsigned k = 0; k < n; k++) {
-            *p++ = (unsigned char)(big ? units[k] >> 8 : units[k] & 0xFF);
-            *p++ = (unsigned char)(big ? units[k] & 0xFF : units[k] >> 8);
-        }
-    }
-    *outlen = (size_t)(p - o);
-    return o;
+    return utf16(s, strlen(s), big, 0, outlen);
 }
 
 /*
