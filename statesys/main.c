@@ -17,7 +17,6 @@
 #include "log.h"
 #include "shared.h"
 #include "tasks.h"
-#include "worker.h"
 
 static long long s_loaders = 4, s_poll = 900, s_pause = 1, s_min_missing = 2880, s_heartbeat = 1440,
                  s_chunk = 256, s_settle = 5, s_aged = 90;
