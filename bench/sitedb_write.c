@@ -23,7 +23,7 @@
 #include "lang.h"
 #include "schema.h"
 #include "sitedb.h"
-#include "syncstate.h"
+#include "sync.h"
 #include "updxml.h"
 
 #define BATCH 100
@@ -144,12 +144,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "sitedb_write: %s: %s\n", failed ? failed : "connect", db_errmsg(r.d));
         goto out;
     }
-    /* The connection settings wsyncmgr's sync job uses (wsyncmgr/sync.c). */
-    if (db_get_dialect(r.d) == DB_DIALECT_SQLITE) {
-        db_exec(r.d, "PRAGMA cache_size = -65536");
-        db_exec(r.d, "PRAGMA temp_store = MEMORY");
-        db_exec(r.d, "PRAGMA wal_autocheckpoint = 0");
-    }
+    /* The connection settings of wsyncmgr's sync job. */
+    sync_connection_tune(r.d);
     db_exec(r.d, "DELETE FROM CI_ConfigurationItems");
     lang_set langs;
     size_t unknown = 0;

@@ -913,7 +913,6 @@ static int set_sequence(sitedb *w, const char *table, const char *column, long l
 static int mark_superseded(sitedb *w)
 {
     db_stmt *s;
-    long long hi = w->next_ci_id > 0 ? w->next_ci_id : 1;
     int ret = db_prepare(w->d, &s,
                          "UPDATE CI_ConfigurationItems SET IsSuperseded = 1, DateLastModified = ? "
                          "WHERE CI_ID >= ? AND CI_ID < ? AND IsSuperseded = 0 "
@@ -923,7 +922,7 @@ static int mark_superseded(sitedb *w)
     if (ret < 0)
         return ret;
     w->st.newly_superseded = 0;
-    for (long long lo = 0; lo < hi && ret >= 0; lo += SUPERSEDE_RANGE) {
+    for (long long lo = 0; lo < w->next_ci_id && ret >= 0; lo += SUPERSEDE_RANGE) {
         if ((ret = db_bind_text(s, 1, w->now)) < 0 || (ret = db_bind_int(s, 2, lo)) < 0 ||
             (ret = db_bind_int(s, 3, lo + SUPERSEDE_RANGE)) < 0 || (ret = db_step(s)) < 0)
             break;

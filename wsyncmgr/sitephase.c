@@ -32,18 +32,14 @@ typedef struct anchors {
     char config[128], update[128];
 } anchors;
 
-static double mono(void)
+/*
+ * Seconds on a clock: CLOCK_MONOTONIC for wall time, CLOCK_THREAD_CPUTIME_ID
+ * for the calling thread's CPU (what a part costs, whatever else runs).
+ */
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU seconds of the calling thread: what a part costs, whatever else the machine runs. */
-static double thread_cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -229,11 +225,11 @@ static void batch_free(batch *b)
 /* Read and parse one batch (no database work: may run in the fetch thread). */
 static void batch_read(phase *p, const wsusss_identity *ids, size_t k, batch *b)
 {
-    double t0 = mono();
+    double t0 = clock_s(CLOCK_MONOTONIC);
     memset(b, 0, sizeof *b);
     b->count = k;
     b->ret = wsusss_get_update_data(p->c, ids, k, &b->ups, &b->nups, &b->urls, &b->nurls);
-    double t1 = mono();
+    double t1 = clock_s(CLOCK_MONOTONIC);
     b->t_fetch = t1 - t0;
     if (b->ret < 0)
         return;
@@ -261,14 +257,14 @@ static void batch_read(phase *p, const wsusss_identity *ids, size_t k, batch *b)
         b->items[b->nitems].xml_len = b->ups[i].xml_len;
         b->nitems++;
     }
-    b->t_parse = mono() - t1;
+    b->t_parse = clock_s(CLOCK_MONOTONIC) - t1;
 }
 
 /* Write one batch; 0 or the phase's failure. */
 static int batch_write(phase *p, batch *b, int config)
 {
     int ret = 0;
-    double t0 = mono();
+    double t0 = clock_s(CLOCK_MONOTONIC);
     p->t_fetch += b->t_fetch;
     p->t_parse += b->t_parse;
     p->bad_xml += (long)(b->nups - b->nitems);
@@ -281,7 +277,7 @@ static int batch_write(phase *p, batch *b, int config)
     } else {
         ret = sitedb_updates(p->w, b->items, b->nitems, b->su, b->nurls);
     }
-    p->t_write += mono() - t0;
+    p->t_write += clock_s(CLOCK_MONOTONIC) - t0;
     return ret < 0 ? db_fail(p, ret) : 0;
 }
 
@@ -307,7 +303,7 @@ static void *reader(void *arg)
 {
     pipeline *pl = arg;
     size_t off = 0;
-    double cpu0 = thread_cpu();
+    double cpu0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
     while (off < pl->n) {
         size_t k = pl->n - off < pl->p->batch ? pl->n - off : pl->p->batch;
         batch b;
@@ -332,7 +328,7 @@ static void *reader(void *arg)
             break;
     }
     pthread_mutex_lock(&pl->mu);
-    pl->p->cpu_read += thread_cpu() - cpu0;
+    pl->p->cpu_read += clock_s(CLOCK_THREAD_CPUTIME_ID) - cpu0;
     pl->done = 1;
     pthread_cond_broadcast(&pl->cv);
     pthread_mutex_unlock(&pl->mu);
@@ -347,7 +343,7 @@ static void *reader(void *arg)
  */
 static int fetch(phase *p, const char *what, const wsusss_identity *ids, size_t n, int config)
 {
-    double last_line = mono();
+    double last_line = clock_s(CLOCK_MONOTONIC);
     char line[256];
     size_t done = 0;
     int ret = 0;
@@ -399,10 +395,10 @@ static int fetch(phase *p, const char *what, const wsusss_identity *ids, size_t 
         ret = batch_write(p, &b, config);
         done += b.count;
         batch_free(&b);
-        if (ret == 0 && done < n && mono() - last_line >= PROGRESS_LOG_S) {
+        if (ret == 0 && done < n && clock_s(CLOCK_MONOTONIC) - last_line >= PROGRESS_LOG_S) {
             wsusphase_progress_text(what, (long long)done, (long long)n, -1, line, sizeof line);
             log_msg("%s", line);
-            last_line = mono();
+            last_line = clock_s(CLOCK_MONOTONIC);
         }
     }
     if (threaded) {
@@ -506,7 +502,7 @@ int sitephase_run(sync_job *job, db *d, const sync_sup *sup, const sync_source *
         src->content_version > src->source_version ? src->content_version : src->source_version;
     int ret, in_tx = 0;
 
-    double cpu0 = thread_cpu();
+    double cpu0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
     *version = cur;
     lower(sup->server, fqdn, sizeof fqdn);
     log_msg("Synchronizing SMS database with WSUS server %s ...", fqdn);
@@ -605,7 +601,7 @@ int sitephase_run(sync_job *job, db *d, const sync_sup *sup, const sync_source *
                 st->newly_superseded);
     log_msg("Site database phase: %.2f s reading from the WSUS server, %.2f s parsing, %.2f "
             "s writing the site database; CPU %.2f s in this thread, %.2f s in the reading thread",
-            p.t_fetch, p.t_parse, p.t_write, thread_cpu() - cpu0, p.cpu_read);
+            p.t_fetch, p.t_parse, p.t_write, clock_s(CLOCK_THREAD_CPUTIME_ID) - cpu0, p.cpu_read);
     if (st->unknown_categories)
         log_msg("%ld category memberships were skipped: the updates name categories the WSUS "
                 "server did not send",

@@ -299,6 +299,34 @@ static void run_maintenance(sync_job *job, db *d)
     job->ok = ret == 0;
 }
 
+void sync_connection_tune(db *d)
+{
+    /*
+     * A sync writes far more pages than SQLite caches by default; spilling
+     * them to the log in the middle of the transaction costs a write per
+     * page again and again.  64 MB keeps the busy pages in memory.  Each
+     * many-row statement inside the transaction also keeps a statement
+     * journal (the pages it changes, to undo it alone); SQLite writes it to
+     * a temporary file past 64 KB, a system call per page, so it stays in
+     * memory (at most the pages one statement touches).  The commit of a
+     * large sync would also copy the whole log into the database file and
+     * flush both to disk before 6702 could be reported; that checkpoint is
+     * run once the job has said how it ended instead.
+     */
+    if (db_get_dialect(d) != DB_DIALECT_SQLITE)
+        return;
+    db_exec(d, "PRAGMA cache_size = -65536");
+    db_exec(d, "PRAGMA temp_store = MEMORY");
+    db_exec(d, "PRAGMA wal_autocheckpoint = 0");
+}
+
+void sync_connection_checkpoint(db *d)
+{
+    /* Passive: readers and other writers are never waited for. */
+    if (db_get_dialect(d) == DB_DIALECT_SQLITE)
+        db_exec(d, "PRAGMA wal_checkpoint(PASSIVE)");
+}
+
 void sync_job_run(sync_job *job)
 {
     db *d = NULL;
@@ -321,28 +349,11 @@ void sync_job_run(sync_job *job)
         return;
     }
     db_set_trace(d, sql_trace, NULL);
-    /*
-     * A sync writes far more pages than SQLite caches by default; spilling
-     * them to the log in the middle of the transaction costs a write per
-     * page again and again.  64 MB keeps the busy pages in memory.  Each
-     * many-row statement inside the transaction also keeps a statement
-     * journal (the pages it changes, to undo it alone); SQLite writes it to
-     * a temporary file past 64 KB, a system call per page, so it stays in
-     * memory (at most the pages one statement touches).  The commit of a
-     * large sync would also copy the whole log into the database file and
-     * flush both to disk before 6702 could be reported; that checkpoint is
-     * run once the job has said how it ended instead.
-     */
-    int sqlite = db_get_dialect(d) == DB_DIALECT_SQLITE;
-    if (sqlite) {
-        db_exec(d, "PRAGMA cache_size = -65536");
-        db_exec(d, "PRAGMA temp_store = MEMORY");
-        db_exec(d, "PRAGMA wal_autocheckpoint = 0");
-    }
+    sync_connection_tune(d);
     if (job->type == JOB_MAINTENANCE) {
         run_maintenance(job, d);
-        if (sqlite && !job->db_lost)
-            db_exec(d, "PRAGMA wal_checkpoint(PASSIVE)");
+        if (!job->db_lost)
+            sync_connection_checkpoint(d);
         db_close(d);
         job->finished = time(NULL);
         return;
@@ -371,8 +382,7 @@ void sync_job_run(sync_job *job)
         log_msg("Sync time: %s", dur);
         notify_children(job, d);
     }
-    /* Passive: readers and other writers are never waited for (see above). */
-    if (sqlite && !job->db_lost)
-        db_exec(d, "PRAGMA wal_checkpoint(PASSIVE)");
+    if (!job->db_lost)
+        sync_connection_checkpoint(d);
     db_close(d);
 }

@@ -66,6 +66,15 @@ typedef struct sync_job {
 /* Run the job to its end (thread entry point's body); the outcome is in job. */
 void sync_job_run(sync_job *job);
 
+/*
+ * The settings of a sync job's own connection (SQLite: page cache,
+ * temporary storage, no checkpoint inside the commit; see sync.c), and the
+ * checkpoint at the job's end that goes with them.  Nothing on other
+ * databases.
+ */
+void sync_connection_tune(db *d);
+void sync_connection_checkpoint(db *d);
+
 /* The "Performing sync on ..." words of a kind: "local request", "regular schedule"... */
 const char *sync_kind_text(sync_kind k);
 
