@@ -213,9 +213,15 @@ static int db_connect(db *d)
         /*
          * Several daemons share one embedded database file: WAL lets readers
          * run beside the one writer, and the busy timeout makes a writer wait
-         * for another instead of failing at once.
+         * for another instead of failing at once.  A new file gets 16 KB
+         * pages first (the size can only be chosen before the first table
+         * and before WAL; on an existing file the pragma does nothing): a
+         * sync writes a few hundred megabytes of configuration items, and
+         * with 4 KB pages it spent a fifth more CPU in page splits, page
+         * cache and log writes (bench/sitedb_write).
          */
-        if ((ret = db_exec_quiet(d, "PRAGMA journal_mode=WAL")) < 0 ||
+        if ((ret = db_exec_quiet(d, "PRAGMA page_size=16384")) < 0 ||
+            (ret = db_exec_quiet(d, "PRAGMA journal_mode=WAL")) < 0 ||
             (ret = db_exec_quiet(d, "PRAGMA busy_timeout=30000")) < 0 ||
             (ret = db_exec_quiet(d, "PRAGMA foreign_keys=OFF")) < 0) {
             db_disconnect(d);

@@ -2,7 +2,8 @@
  * maint.c - deleting old expired updates in batches (see maint.h).
  *
  * A batch: pick up to `batch` candidates, then delete their rows table by
- * table with IN lists (bulk.h), the configuration items last, and commit.
+ * table with IN lists of 100 keys a statement (bulk.h), the configuration
+ * items last, and commit.
  * Content that a deployment package holds (CI_ContentPackages) is left for
  * the package's own cleanup; only the link to the deleted update goes.
  */
@@ -87,15 +88,17 @@ static int pick(db *d, const char *cutoff, long long batch, long long **ids, siz
 static int delete_batch(db *d, const long long *ids, size_t n)
 {
     int ret = 0;
+    static const bulk_col key[] = {{BULK_INT, 0}};
     for (size_t t = 0; t < NDELETES && ret == 0; t++) {
-        bulk b;
-        if ((ret = bulk_list_init(&b, d, deletes[t], closers[t])) < 0)
+        bulk *b;
+        if ((ret = bulk_open(d, &b, deletes[t], closers[t], key, 1, 100)) < 0)
             break;
         for (size_t i = 0; i < n && ret == 0; i++)
-            ret = bulk_int(&b, ids[i]);
+            if ((ret = bulk_int(b, 0, ids[i])) == 0)
+                ret = bulk_row(b);
         if (ret == 0)
-            ret = bulk_flush(&b);
-        bulk_free(&b);
+            ret = bulk_flush(b);
+        bulk_close(b);
     }
     return ret;
 }

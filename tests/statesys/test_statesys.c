@@ -5,7 +5,7 @@
  * statements, and the rules that apply messages and summarize them, on the
  * test database ($CM_TEST_DB, set by tests/with-postgres.sh, or SQLite).
  *
- *   statesys-unit GROUP     groups: smx, bulk, apply, summary
+ *   statesys-unit GROUP     groups: smx, apply, summary
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +25,6 @@
 
 #include "apply.h"
 #include "batch.h"
-#include "bulk.h"
 #include "cm_error.h"
 #include "db.h"
 #include "hmap.h"
@@ -815,60 +814,6 @@ static apply_stats apply_one(fx *f, const char *time, long long serial, const ch
 }
 
 /* ------------------------------------------------------------------ */
-/* bulk: many rows per statement                                       */
-/* ------------------------------------------------------------------ */
-
-static void bulk_every_remainder(void **state)
-{
-    fx *f = *state;
-    static const bulk_col cols[] = {{BULK_INT, 0}, {BULK_TEXT, 20}, {BULK_INT, 0}};
-    static const int counts[] = {0, 1, 9, 10, 11, 99, 100, 101, 257};
-    db_exec(f->d, "DROP TABLE IF EXISTS BulkTest");
-    exec(f, "CREATE TABLE BulkTest (A INTEGER PRIMARY KEY, B VARCHAR(20), C BIGINT)");
-    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
-        bulk *b;
-        exec(f, "DELETE FROM BulkTest");
-        assert_int_equal(
-            bulk_open(f->d, &b, "INSERT INTO BulkTest (A, B, C) VALUES", "", cols, 3, 100), 0);
-        assert_int_equal(db_begin(f->d), 0);
-        for (int i = 0; i < counts[k]; i++) {
-            char t[21];
-            snprintf(t, sizeof t, "row %d", i);
-            assert_int_equal(bulk_int(b, 0, i), 0);
-            assert_int_equal(i % 7 ? bulk_text(b, 1, t) : bulk_null(b, 1), 0);
-            assert_int_equal(bulk_int(b, 2, (long long)i * 1000000007LL), 0);
-            assert_int_equal(bulk_row(b), 0);
-        }
-        assert_int_equal(bulk_flush(b), 0);
-        assert_int_equal(db_commit(f->d), 0);
-        assert_int_equal(bulk_rows_written(b), counts[k]);
-        bulk_close(b);
-        assert_int_equal(q_int(f, "SELECT COUNT(*) FROM BulkTest", NULL), counts[k]);
-        if (counts[k] > 0) {
-            char sql[128], out[64];
-            int last = counts[k] - 1;
-            snprintf(sql, sizeof sql, "SELECT C FROM BulkTest WHERE A = %d", last);
-            assert_int_equal(q_int(f, sql, NULL), (long long)last * 1000000007LL);
-            q_text(f, "SELECT COALESCE(B, 'null') FROM BulkTest WHERE A = 0", out, sizeof out);
-            assert_string_equal(out, "null");
-            if (counts[k] > 1) {
-                q_text(f, "SELECT B FROM BulkTest WHERE A = 1", out, sizeof out);
-                assert_string_equal(out, "row 1");
-            }
-        }
-    }
-    bulk *b;
-    assert_int_equal(bulk_open(f->d, &b, "INSERT INTO BulkTest (A, B, C) VALUES", "", cols, 3, 10),
-                     0);
-    assert_int_equal(bulk_text(b, 1, "twenty-one characters"), CM_ETOOBIG);
-    /* A row with a column left unset is refused, not sent with stale values. */
-    assert_int_equal(bulk_int(b, 0, 1), 0);
-    assert_int_equal(bulk_row(b), -EINVAL);
-    bulk_close(b);
-    exec(f, "DROP TABLE BulkTest");
-}
-
-/* ------------------------------------------------------------------ */
 /* apply: the rules                                                    */
 /* ------------------------------------------------------------------ */
 
@@ -1454,9 +1399,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(smx_times_and_guids),
         cmocka_unit_test(hmap_basics),
     };
-    const struct CMUnitTest bulk[] = {
-        cmocka_unit_test_setup_teardown(bulk_every_remainder, fx_setup, fx_teardown),
-    };
     const struct CMUnitTest applyt[] = {
         cmocka_unit_test_setup_teardown(apply_seed_message, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(apply_latest_message_time_wins, fx_setup, fx_teardown),
@@ -1477,10 +1419,6 @@ int main(int argc, char **argv)
     if (!*group || strcmp(group, "smx") == 0) {
         any = 1;
         failed += cmocka_run_group_tests_name("statesys-smx", smx, NULL, NULL);
-    }
-    if (!*group || strcmp(group, "bulk") == 0) {
-        any = 1;
-        failed += cmocka_run_group_tests_name("statesys-bulk", bulk, NULL, NULL);
     }
     if (!*group || strcmp(group, "apply") == 0) {
         any = 1;

@@ -14,7 +14,8 @@
     X(schema)                                                                                      \
     X(config)                                                                                      \
     X(dbmon)                                                                                       \
-    X(httpd)
+    X(httpd)                                                                                       \
+    X(bulk)
 
 #define TEST_DECLARE(g) int test_##g(void);
 TEST_GROUPS(TEST_DECLARE)

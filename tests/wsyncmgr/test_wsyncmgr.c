@@ -7,7 +7,7 @@
  * generated catalog (inserted, unchanged, revised, expired, superseded,
  * bundles, full rewrite, rollback), and the expired-update maintenance.
  *
- *   wsyncmgr-unit [GROUP]   GROUP: lang trigger syncstate bulk sitedb maint (all by default)
+ *   wsyncmgr-unit [GROUP]   GROUP: lang trigger syncstate sitedb maint (all by default)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +20,6 @@
 
 #include <cmocka.h>
 
-#include "bulk.h"
 #include "catalog_gen.h"
 #include "cm_error.h"
 #include "db.h"
@@ -355,69 +354,6 @@ static void test_syncstate_content_version(void **state)
     assert_string_equal(t, "0d00h03m53s");
     syncstate_duration_text(90061, t, sizeof t);
     assert_string_equal(t, "1d01h01m01s");
-}
-
-/* ------------------------------------------------------------------ */
-/* bulk                                                                */
-/* ------------------------------------------------------------------ */
-
-static void test_bulk(void **state)
-{
-    fx *f = *state;
-    bulk b;
-    char name[64];
-    /* Values a JSON encoder must get right, and one that looks like SQL. */
-    static const char *const odd[] = {
-        "quote \" and backslash \\ and tab\t and newline\n",
-        "Sicherheitsupdate f\xc3\xbcr Windows \xe2\x80\x93 \xe6\x9b\xb4\xe6\x96\xb0",
-        "f008.cab'); DELETE FROM CI_ConfigurationItems; --",
-        "\x01\x1f control characters",
-        "",
-    };
-    exec_ok(f->d, "DELETE FROM CI_ContentFiles");
-    assert_int_equal(
-        bulk_insert_init(&b, f->d, "CI_ContentFiles", "Content_ID, FileName, SourceURL", "itt"), 0);
-    for (int i = 0; i < 2500; i++) {
-        snprintf(name, sizeof name, "f%04d.cab", i);
-        assert_int_equal(bulk_int(&b, i), 0);
-        assert_int_equal(bulk_text(&b, i < 5 ? odd[i] : name), 0);
-        assert_int_equal(bulk_text(&b, i == 7 ? NULL : name), 0);
-    }
-    /* Two full groups written, the rest waiting for the flush. */
-    assert_int_equal(b.total, 2000);
-    assert_int_equal(bulk_flush(&b), 0);
-    assert_int_equal(b.total, 2500);
-    bulk_free(&b);
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ContentFiles"), 2500);
-    assert_int_equal(q(f->d, "SELECT SUM(Content_ID) FROM CI_ContentFiles"), 2500LL * 2499 / 2);
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ContentFiles WHERE SourceURL IS NULL"), 1);
-    for (int i = 0; i < 5; i++) {
-        char sql[128];
-        snprintf(sql, sizeof sql,
-                 "SELECT COUNT(*) FROM CI_ContentFiles WHERE Content_ID = %d AND "
-                 "FileName = ?",
-                 i);
-        assert_int_equal(q1(f->d, sql, odd[i]), 1);
-    }
-    assert_true(q(f->d, "SELECT COUNT(*) FROM CI_ConfigurationItems") >= 0);
-    /* A list of integers in one statement. */
-    assert_int_equal(
-        bulk_list_init(&b, f->d, "DELETE FROM CI_ContentFiles WHERE Content_ID IN (", ")"), 0);
-    for (int i = 0; i < 1500; i += 2)
-        assert_int_equal(bulk_int(&b, i), 0);
-    assert_int_equal(bulk_flush(&b), 0);
-    assert_int_equal(b.total, 750);
-    bulk_free(&b);
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ContentFiles"), 1750);
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ContentFiles WHERE Content_ID = 1498"), 0);
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ContentFiles WHERE Content_ID = 1499"), 1);
-    /* A half row is a bug the writer refuses to guess about. */
-    assert_int_equal(bulk_insert_init(&b, f->d, "CI_ContentFiles", "Content_ID, FileName", "it"),
-                     0);
-    assert_int_equal(bulk_int(&b, 1), 0);
-    assert_int_equal(bulk_flush(&b), CM_EPARSE);
-    bulk_free(&b);
-    assert_int_equal(bulk_insert_init(&b, f->d, "CI_ContentFiles", "Content_ID", "x"), CM_ERANGE);
 }
 
 /* ------------------------------------------------------------------ */
@@ -925,8 +861,6 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_syncstate_sups, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_syncstate_states, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_syncstate_content_version, fx_setup, fx_teardown)};
-    const struct CMUnitTest bulkt[] = {
-        cmocka_unit_test_setup_teardown(test_bulk, fx_setup, fx_teardown)};
     const struct CMUnitTest sitedbt[] = {
         cmocka_unit_test_setup_teardown(test_sitedb_first_sync, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sitedb_incremental, fx_setup, fx_teardown),
@@ -943,8 +877,6 @@ int main(int argc, char **argv)
         failed += cmocka_run_group_tests_name("wsyncmgr-trigger", trigger, NULL, NULL);
     if (!*g || !strcmp(g, "syncstate"))
         failed += cmocka_run_group_tests_name("wsyncmgr-syncstate", syncstate, NULL, NULL);
-    if (!*g || !strcmp(g, "bulk"))
-        failed += cmocka_run_group_tests_name("wsyncmgr-bulk", bulkt, NULL, NULL);
     if (!*g || !strcmp(g, "sitedb"))
         failed += cmocka_run_group_tests_name("wsyncmgr-sitedb", sitedbt, NULL, NULL);
     if (!*g || !strcmp(g, "maint"))

@@ -5,6 +5,9 @@
  * rows runs a ten-row statement and a one-row statement, each prepared once
  * and bound to the first slots, over rows moved down to those slots: a
  * statement prepared for every odd count would cost more than the rows.
+ * A column without a size limit keeps a heap buffer per slot instead, and
+ * its slots are bound again before each execution (a buffer may have moved
+ * when it grew, or changed places with another in a short flush).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,9 +22,11 @@
 
 typedef struct slotcol {
     bulk_type type;
-    size_t maxlen;
+    size_t maxlen; /* 0: no limit (lv, lcap) */
     long long *iv; /* rows values (BULK_INT) */
-    char *sv;      /* rows * (maxlen + 1) bytes (BULK_TEXT) */
+    char *sv;      /* rows * (maxlen + 1) bytes (BULK_TEXT with a limit) */
+    char **lv;     /* rows buffers (BULK_TEXT without a limit) */
+    size_t *lcap;  /* their sizes */
     SQLLEN *ind;   /* rows indicators */
 } slotcol;
 
@@ -83,6 +88,8 @@ static int bind_stmt(bulk *b, SQLHSTMT h, int rows)
             slotcol *col = &b->cols[c];
             SQLUSMALLINT idx = (SQLUSMALLINT)(r * b->ncols + c + 1);
             SQLRETURN rc;
+            if (col->lv)
+                continue; /* bound at each execution (bind_long) */
             if (col->type == BULK_INT)
                 rc = SQLBindParameter(h, idx, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
                                       &col->iv[r], 0, &col->ind[r]);
@@ -90,6 +97,25 @@ static int bind_stmt(bulk *b, SQLHSTMT h, int rows)
                 rc = SQLBindParameter(h, idx, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR, col->maxlen,
                                       0, col->sv + (size_t)r * (col->maxlen + 1),
                                       (SQLLEN)(col->maxlen + 1), &col->ind[r]);
+            if (!SQL_SUCCEEDED(rc))
+                return db_native_error(b->d, SQL_HANDLE_STMT, h, "bulk bind");
+        }
+    }
+    return 0;
+}
+
+/* The slots of the columns without a size limit, where their buffers are now. */
+static int bind_long(bulk *b, SQLHSTMT h, int rows)
+{
+    for (int c = 0; c < b->ncols; c++) {
+        slotcol *col = &b->cols[c];
+        if (!col->lv)
+            continue;
+        for (int r = 0; r < rows; r++) {
+            SQLUSMALLINT idx = (SQLUSMALLINT)(r * b->ncols + c + 1);
+            SQLULEN size = col->ind[r] > 0 ? (SQLULEN)col->ind[r] : 1;
+            SQLRETURN rc = SQLBindParameter(h, idx, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR, size,
+                                            0, col->lv[r], (SQLLEN)col->lcap[r], &col->ind[r]);
             if (!SQL_SUCCEEDED(rc))
                 return db_native_error(b->d, SQL_HANDLE_STMT, h, "bulk bind");
         }
@@ -159,13 +185,15 @@ int bulk_open_flags(db *d, bulk **out, const char *head, const char *tail, const
     for (int c = 0; c < ncols; c++) {
         slotcol *col = &b->cols[c];
         col->type = cols[c].type;
-        col->maxlen = cols[c].maxlen ? cols[c].maxlen : 1;
+        col->maxlen = cols[c].maxlen;
         col->ind = calloc((size_t)rows, sizeof *col->ind);
         if (col->type == BULK_INT)
             col->iv = calloc((size_t)rows, sizeof *col->iv);
-        else
+        else if (col->maxlen)
             col->sv = calloc((size_t)rows, col->maxlen + 1);
-        if (!col->ind || (!col->iv && !col->sv))
+        else if ((col->lv = calloc((size_t)rows, sizeof *col->lv)) != NULL)
+            col->lcap = calloc((size_t)rows, sizeof *col->lcap);
+        if (!col->ind || (!col->iv && !col->sv && !col->lcap))
             goto fail;
     }
     if ((ret = prepare(b, rows, &b->full)) < 0)
@@ -190,9 +218,14 @@ void bulk_close(bulk *b)
         SQLFreeHandle(SQL_HANDLE_STMT, b->one);
     if (b->cols) {
         for (int c = 0; c < b->ncols; c++) {
-            free(b->cols[c].iv);
-            free(b->cols[c].sv);
-            free(b->cols[c].ind);
+            slotcol *col = &b->cols[c];
+            for (int r = 0; col->lv && r < b->rows; r++)
+                free(col->lv[r]);
+            free(col->lv);
+            free(col->lcap);
+            free(col->iv);
+            free(col->sv);
+            free(col->ind);
         }
     }
     free(b->cols);
@@ -211,22 +244,42 @@ int bulk_int(bulk *b, int col, long long v)
     return 0;
 }
 
-int bulk_text(bulk *b, int col, const char *v)
+int bulk_text_len(bulk *b, int col, const char *v, size_t len)
 {
     slotcol *c;
-    size_t len;
+    char *dst;
     if (!v)
         return bulk_null(b, col);
     if (col < 0 || col >= b->ncols || b->cols[col].type != BULK_TEXT)
         return -EINVAL;
     c = &b->cols[col];
-    len = strlen(v);
-    if (len > c->maxlen)
-        return CM_ETOOBIG;
-    memcpy(c->sv + (size_t)b->cur * (c->maxlen + 1), v, len + 1);
+    if (c->lv) {
+        if (len + 1 > c->lcap[b->cur]) {
+            size_t cap = c->lcap[b->cur] ? c->lcap[b->cur] : 256;
+            while (cap < len + 1)
+                cap *= 2;
+            char *p = realloc(c->lv[b->cur], cap);
+            if (!p)
+                return -ENOMEM;
+            c->lv[b->cur] = p;
+            c->lcap[b->cur] = cap;
+        }
+        dst = c->lv[b->cur];
+    } else {
+        if (len > c->maxlen)
+            return CM_ETOOBIG;
+        dst = c->sv + (size_t)b->cur * (c->maxlen + 1);
+    }
+    memcpy(dst, v, len);
+    dst[len] = '\0';
     c->ind[b->cur] = (SQLLEN)len;
     b->set |= 1u << col;
     return 0;
+}
+
+int bulk_text(bulk *b, int col, const char *v)
+{
+    return bulk_text_len(b, col, v, v ? strlen(v) : 0);
 }
 
 int bulk_null(bulk *b, int col)
@@ -240,8 +293,10 @@ int bulk_null(bulk *b, int col)
 
 static int execute(bulk *b, SQLHSTMT h, int rows)
 {
+    int ret = bind_long(b, h, rows);
+    if (ret < 0)
+        return ret;
     SQLRETURN rc = SQLExecute(h);
-    int ret = 0;
     /*
      * No SQLFreeStmt(SQL_CLOSE): an INSERT has no cursor to close, and the
      * SQLite driver drops its compiled statement on a close, so the next
@@ -275,7 +330,17 @@ static void move_rows(bulk *b, int from, int to, int count)
     for (int c = 0; c < b->ncols; c++) {
         slotcol *col = &b->cols[c];
         memmove(&col->ind[to], &col->ind[from], (size_t)count * sizeof *col->ind);
-        if (col->type == BULK_INT)
+        if (col->lv) {
+            /* The buffers change places: none is lost, none is copied. */
+            for (int k = 0; k < count; k++) {
+                char *p = col->lv[to + k];
+                size_t cap = col->lcap[to + k];
+                col->lv[to + k] = col->lv[from + k];
+                col->lcap[to + k] = col->lcap[from + k];
+                col->lv[from + k] = p;
+                col->lcap[from + k] = cap;
+            }
+        } else if (col->type == BULK_INT)
             memmove(&col->iv[to], &col->iv[from], (size_t)count * sizeof *col->iv);
         else
             memmove(col->sv + (size_t)to * (col->maxlen + 1),
