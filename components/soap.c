@@ -123,39 +123,45 @@ void soap_buf_printf(soap_buf *b, const char *fmt, ...)
 
 void soap_buf_escapen(soap_buf *b, const char *s, size_t n)
 {
-    size_t start = 0;
+    /* Room for the worst case first (every byte a "&quot;"), then bytes straight in. */
+    if (n > ((size_t)-1) / 8) {
+        b->err = 1;
+        return;
+    }
+    if (buf_reserve(b, n * 6) < 0)
+        return;
+    char *o = b->data + b->len;
     for (size_t i = 0; i < n; i++) {
-        const char *rep = NULL;
         unsigned char c = (unsigned char)s[i];
+        const char *rep;
+        size_t rl;
         switch (c) {
         case '&':
-            rep = "&amp;";
+            rep = "&amp;", rl = 5;
             break;
         case '<':
-            rep = "&lt;";
+            rep = "&lt;", rl = 4;
             break;
         case '>':
-            rep = "&gt;";
+            rep = "&gt;", rl = 4;
             break;
         case '"':
-            rep = "&quot;";
+            rep = "&quot;", rl = 6;
             break;
         case '\r':
-            rep = "&#xD;";
+            rep = "&#xD;", rl = 5;
             break;
         default:
             /* Control characters other than tab and newline are not XML 1.0. */
-            if (c < 0x20 && c != '\t' && c != '\n')
-                rep = "";
-            break;
+            if (c >= 0x20 || c == '\t' || c == '\n')
+                *o++ = (char)c;
+            continue;
         }
-        if (rep) {
-            soap_buf_add(b, s + start, i - start);
-            soap_buf_puts(b, rep);
-            start = i + 1;
-        }
+        memcpy(o, rep, rl);
+        o += rl;
     }
-    soap_buf_add(b, s + start, n - start);
+    *o = '\0';
+    b->len = (size_t)(o - b->data);
 }
 
 void soap_buf_escape(soap_buf *b, const char *s)

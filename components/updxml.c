@@ -184,6 +184,15 @@ static int get_attr(const xmlNode *n, const char *name, char **out)
     xmlAttr *a = xmlHasNsProp((xmlNode *)n, (const xmlChar *)name, NULL);
     if (!a || (a->ns && a->ns->href))
         return 0;
+    /* The usual attribute is one text node: copied once, not through xmlNodeGetContent. */
+    const xmlNode *t = a->children;
+    if (!t || (t->type == XML_TEXT_NODE && !t->next)) {
+        const char *c = t && t->content ? (const char *)t->content : "";
+        if (strlen(c) > UPDXML_MAX_TEXT)
+            return CM_ETOOBIG;
+        *out = strdup(c);
+        return *out ? 0 : -ENOMEM;
+    }
     xmlChar *v = xmlNodeGetContent((xmlNode *)a);
     if (!v)
         return -ENOMEM;
@@ -203,6 +212,14 @@ static int get_text(const xmlNode *n, char **out)
     for (const xmlNode *c = n->children; c; c = c->next)
         if (c->type != XML_TEXT_NODE && c->type != XML_COMMENT_NODE)
             return CM_EPARSE;
+    const xmlNode *t = n->children;
+    if (!t || (t->type == XML_TEXT_NODE && !t->next)) {
+        const char *c = t && t->content ? (const char *)t->content : "";
+        if (strlen(c) > UPDXML_MAX_TEXT)
+            return CM_ETOOBIG;
+        *out = strdup(c);
+        return *out ? 0 : -ENOMEM;
+    }
     xmlChar *v = xmlNodeGetContent((xmlNode *)n);
     if (!v)
         return -ENOMEM;

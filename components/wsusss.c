@@ -832,6 +832,23 @@ int wsusss_client_new(wsusss_client **out, const soap_endpoint *ep)
     return 0;
 }
 
+int wsusss_client_clone(wsusss_client **out, const wsusss_client *c, const soap_endpoint *ep)
+{
+    wsusss_client *n;
+    int ret = wsusss_client_new(&n, ep);
+    if (ret < 0)
+        return ret;
+    memcpy(n->auth_path, c->auth_path, sizeof n->auth_path);
+    memcpy(n->cookie.expiration, c->cookie.expiration, sizeof n->cookie.expiration);
+    if ((c->auth_cookie && !(n->auth_cookie = strdup(c->auth_cookie))) ||
+        (c->cookie.data && !(n->cookie.data = strdup(c->cookie.data)))) {
+        wsusss_client_free(n);
+        return -ENOMEM;
+    }
+    *out = n;
+    return 0;
+}
+
 void wsusss_client_free(wsusss_client *c)
 {
     if (!c)

@@ -192,6 +192,13 @@ int wsusss_guid_parse(const char *in, char out[37]);
 typedef struct wsusss_client wsusss_client;
 
 int wsusss_client_new(wsusss_client **out, const soap_endpoint *ep);
+/*
+ * A second client of the server at ep in c's session (the same
+ * authorization and sync cookies, no new authorization): a client is one
+ * connection used by one thread at a time, so two threads that fetch at
+ * once each need their own.
+ */
+int wsusss_client_clone(wsusss_client **out, const wsusss_client *c, const soap_endpoint *ep);
 void wsusss_client_free(wsusss_client *c);
 
 /*

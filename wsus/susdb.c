@@ -1852,6 +1852,9 @@ static void in_list_sql(char *buf, size_t len, const char *head, size_t n, const
 void susdb_blobs_free(susdb_blob *b, size_t n)
 {
     for (size_t i = 0; b && i < n; i++) {
+        for (size_t k = 0; b[i].urls && k < b[i].ndigests; k++)
+            free(b[i].urls[k]);
+        free(b[i].urls);
         free(b[i].xml);
         free(b[i].digests);
     }
@@ -1895,13 +1898,15 @@ int susdb_revisions_xml(db *d, const wsusss_identity *ids, size_t n, susdb_blob 
         }
         db_finalize(st);
     }
-    /* The digests, by revision. */
+    /* The digests and where the files are, by revision. */
     for (size_t off = 0; off < n && ret >= 0; off += IN_CHUNK) {
         size_t cnt = n - off < IN_CHUNK ? n - off : IN_CHUNK;
         db_stmt *st;
         in_list_sql(sql, sizeof sql,
-                    "SELECT RevisionID, FileDigest FROM tbFileForRevision WHERE RevisionID IN ",
-                    cnt, " ORDER BY RevisionID, FileDigest");
+                    "SELECT ffr.RevisionID, ffr.FileDigest, COALESCE(f.MUURL, '') FROM "
+                    "tbFileForRevision ffr LEFT JOIN tbFile f ON f.FileDigest = ffr.FileDigest "
+                    "WHERE ffr.RevisionID IN ",
+                    cnt, " ORDER BY ffr.RevisionID, ffr.FileDigest");
         if ((ret = db_prepare(d, &st, sql)) < 0)
             break;
         for (size_t i = 0; i < cnt; i++)
@@ -1912,12 +1917,18 @@ int susdb_revisions_xml(db *d, const wsusss_identity *ids, size_t n, susdb_blob 
                 if (rev_ids[i] != rid || !out[i].xml)
                     continue;
                 char(*nv)[48] = realloc(out[i].digests, (out[i].ndigests + 1) * sizeof *nv);
-                if (!nv) {
+                if (nv)
+                    out[i].digests = nv;
+                char **nu = nv ? realloc(out[i].urls, (out[i].ndigests + 1) * sizeof *nu) : NULL;
+                if (nu)
+                    out[i].urls = nu;
+                char *url = nu ? strdup(db_col_text(st, 2)) : NULL;
+                if (!url) {
                     ret = -ENOMEM;
                     break;
                 }
-                out[i].digests = nv;
-                snprintf(nv[out[i].ndigests++], 48, "%s", db_col_text(st, 1));
+                snprintf(nv[out[i].ndigests], 48, "%s", db_col_text(st, 1));
+                nu[out[i].ndigests++] = url;
             }
             if (ret < 0)
                 break;
@@ -1928,44 +1939,6 @@ int susdb_revisions_xml(db *d, const wsusss_identity *ids, size_t n, susdb_blob 
     if (ret < 0) {
         susdb_blobs_free(out, n);
         memset(out, 0, n * sizeof *out);
-        return ret;
-    }
-    return 0;
-}
-
-int susdb_file_urls(db *d, char (*digests)[48], size_t n, char **urls)
-{
-    char sql[1024];
-    int ret = 0;
-    for (size_t i = 0; i < n; i++)
-        urls[i] = NULL;
-    for (size_t off = 0; off < n && ret >= 0; off += IN_CHUNK) {
-        size_t cnt = n - off < IN_CHUNK ? n - off : IN_CHUNK;
-        db_stmt *st;
-        in_list_sql(sql, sizeof sql,
-                    "SELECT FileDigest, COALESCE(MUURL, '') FROM tbFile WHERE FileDigest IN ", cnt,
-                    "");
-        if ((ret = db_prepare(d, &st, sql)) < 0)
-            break;
-        for (size_t i = 0; i < cnt; i++)
-            db_bind_text(st, (int)i + 1, digests[off + i]);
-        while ((ret = db_step(st)) == 1)
-            for (size_t i = off; i < off + cnt; i++)
-                if (!urls[i] && strcmp(digests[i], db_col_text(st, 0)) == 0 &&
-                    !(urls[i] = strdup(db_col_text(st, 1)))) {
-                    ret = -ENOMEM;
-                    break;
-                }
-        db_finalize(st);
-    }
-    for (size_t i = 0; i < n && ret >= 0; i++)
-        if (!urls[i] && !(urls[i] = strdup("")))
-            ret = -ENOMEM;
-    if (ret < 0) {
-        for (size_t i = 0; i < n; i++) {
-            free(urls[i]);
-            urls[i] = NULL;
-        }
         return ret;
     }
     return 0;

@@ -127,20 +127,20 @@ int susdb_revision_xml(db *d, const wsusss_identity *id, char **xml, size_t *len
 int susdb_file_url(db *d, const char *digest, char *buf, size_t len);
 
 /*
- * GetUpdateData's reads, a batch at a time (a few statements for a whole
- * batch instead of a few per revision): the XML and file digests of each of
- * ids[i] in out[i] (xml NULL when that revision is unknown).
+ * GetUpdateData's reads, a batch at a time (two statements for a whole
+ * batch instead of a few per revision): the XML, file digests and their
+ * MUURLs ("" when none) of each of ids[i] in out[i] (xml NULL when that
+ * revision is unknown).
  */
 typedef struct susdb_blob {
     char *xml;
     size_t len;
     char (*digests)[48];
+    char **urls;
     size_t ndigests;
 } susdb_blob;
 int susdb_revisions_xml(db *d, const wsusss_identity *ids, size_t n, susdb_blob *out);
 void susdb_blobs_free(susdb_blob *b, size_t n);
-/* The MUURL of each digest (urls[i] malloc'd, "" when none). */
-int susdb_file_urls(db *d, char (*digests)[48], size_t n, char **urls);
 
 /*
  * The GUIDs of the given categories and of every stored category below

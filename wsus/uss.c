@@ -348,11 +348,16 @@ static int op_revisions(uss_call *c)
     return 0;
 }
 
-/* Add a digest to the response's fileUrls once. */
-static int url_seen(char (*seen)[48], size_t n, const char *d)
+/* One file of the response's fileUrls (pointers into the batch's blobs). */
+typedef struct file_url {
+    const char *digest, *url;
+} file_url;
+
+/* Whether the response already lists digest d. */
+static int url_seen(const file_url *seen, size_t n, const char *d)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(seen[i], d) == 0)
+        if (strcmp(seen[i].digest, d) == 0)
             return 1;
     return 0;
 }
@@ -360,10 +365,9 @@ static int url_seen(char (*seen)[48], size_t n, const char *d)
 static int op_update_data(uss_call *c)
 {
     wsusss_identity *ids;
-    size_t n, ndig_all = 0, cap = 0;
-    char(*all)[48] = NULL;
+    size_t n, nall = 0, cap = 0;
+    file_url *all = NULL;
     susdb_blob *blobs = NULL;
-    char **urls = NULL;
     int ret;
     if (check_cookie(c, NULL, 0) < 0)
         return -1;
@@ -394,46 +398,32 @@ static int op_update_data(uss_call *c)
         ret = wsusss_update_response_add(&c->out, &ids[i], bl->xml, bl->len, comp, bl->digests,
                                          bl->ndigests);
         for (size_t k = 0; ret == 0 && k < bl->ndigests; k++) {
-            if (url_seen(all, ndig_all, bl->digests[k]))
+            if (url_seen(all, nall, bl->digests[k]))
                 continue;
-            if (ndig_all == cap) {
+            if (nall == cap) {
                 cap = cap ? cap * 2 : 64;
-                char(*nv)[48] = realloc(all, cap * sizeof *nv);
+                file_url *nv = realloc(all, cap * sizeof *nv);
                 if (!nv) {
                     ret = -ENOMEM;
                     break;
                 }
                 all = nv;
             }
-            memcpy(all[ndig_all++], bl->digests[k], 48);
+            all[nall++] = (file_url){bl->digests[k], bl->urls[k]};
         }
+    }
+    free(ids);
+    if (ret == 0) {
+        wsusss_update_response_urls(&c->out);
+        for (size_t k = 0; k < nall; k++)
+            wsusss_update_response_url(&c->out, all[k].digest, all[k].url);
+        wsusss_update_response_end(&c->out);
     }
     susdb_blobs_free(blobs, n);
     free(blobs);
-    free(ids);
-    if (ret == 0 && ndig_all) {
-        urls = calloc(ndig_all, sizeof *urls);
-        if (!urls)
-            ret = -ENOMEM;
-        else if ((ret = susdb_file_urls(c->d, all, ndig_all, urls)) < 0) {
-            free(urls);
-            free(all);
-            return db_fault(c, ret);
-        }
-    }
-    if (ret < 0) {
-        free(urls);
-        free(all);
-        return fault(c, "soap:Server", WSUSSS_ERR_INTERNAL, "Out of memory.", NULL);
-    }
-    wsusss_update_response_urls(&c->out);
-    for (size_t k = 0; k < ndig_all; k++) {
-        wsusss_update_response_url(&c->out, all[k], urls[k]);
-        free(urls[k]);
-    }
-    wsusss_update_response_end(&c->out);
-    free(urls);
     free(all);
+    if (ret < 0)
+        return fault(c, "soap:Server", WSUSSS_ERR_INTERNAL, "Out of memory.", NULL);
     return 0;
 }
 

@@ -153,6 +153,7 @@ typedef struct phase {
     db *d;
     sitedb *w;
     wsusss_client *c;
+    soap_endpoint ep; /* where c calls (for the second fetch thread's client) */
     size_t batch;
     long bad_xml;
     double t_fetch, t_parse, t_write; /* seconds spent in each part (for the log) */
@@ -205,8 +206,9 @@ typedef struct batch {
     sitedb_item *items;
     size_t nitems;
     sitedb_url *su;
-    size_t count; /* identities asked for */
-    int ret;      /* < 0: the read failed (the error is in the client) */
+    size_t count;     /* identities asked for */
+    wsusss_client *c; /* the client that read it */
+    int ret;          /* < 0: the read failed (the error is in c) */
     double t_fetch, t_parse;
 } batch;
 
@@ -222,13 +224,14 @@ static void batch_free(batch *b)
     memset(b, 0, sizeof *b);
 }
 
-/* Read and parse one batch (no database work: may run in the fetch thread). */
-static void batch_read(phase *p, const wsusss_identity *ids, size_t k, batch *b)
+/* Read and parse one batch with client c (no database work: may run in a fetch thread). */
+static void batch_read(wsusss_client *c, const wsusss_identity *ids, size_t k, batch *b)
 {
     double t0 = clock_s(CLOCK_MONOTONIC);
     memset(b, 0, sizeof *b);
     b->count = k;
-    b->ret = wsusss_get_update_data(p->c, ids, k, &b->ups, &b->nups, &b->urls, &b->nurls);
+    b->c = c;
+    b->ret = wsusss_get_update_data(c, ids, k, &b->ups, &b->nups, &b->urls, &b->nurls);
     double t1 = clock_s(CLOCK_MONOTONIC);
     b->t_fetch = t1 - t0;
     if (b->ret < 0)
@@ -270,7 +273,7 @@ static int batch_write(phase *p, batch *b, int config)
     p->bad_xml += (long)(b->nups - b->nitems);
     if (b->ret < 0)
         return b->ret == -ENOMEM ? fail(p, SRC_DOSYNC, "Out of memory", -ENOMEM)
-                                 : ss_fail(p, b->ret);
+                                 : fail(p, SRC_SYNC_SMS, wsusss_client_error(b->c), b->ret);
     if (config) {
         for (size_t i = 0; i < b->nitems && ret == 0; i++)
             ret = sitedb_category(p->w, b->items[i].u);
@@ -282,63 +285,146 @@ static int batch_write(phase *p, batch *b, int config)
 }
 
 /* ------------------------------------------------------------------ */
-/* The fetch thread: reading the next batches while this one is written */
+/* The fetch threads: reading the next batches while this one is written */
 /* ------------------------------------------------------------------ */
 
-#define QUEUE 3 /* batches read ahead */
+/*
+ * Two fetch threads, each with its own connection, take the batches in
+ * turn: while one parses its answer the SUP already prepares the other's
+ * (the SUP answers one request at a time, and one thread alone left it
+ * idle while it parsed, and itself idle while the SUP worked).  Batch j
+ * waits in slot j % QUEUE, so the writer takes them in order.
+ */
+#define READERS 2
+#define QUEUE 4 /* batches read ahead */
 
 typedef struct pipeline {
     phase *p;
     const wsusss_identity *ids;
-    size_t n;
+    size_t n, nbatches;
+    int nreaders;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     batch q[QUEUE];
-    size_t head, count; /* ring of ready batches */
-    int done;           /* the reader has nothing more to add */
-    int stop;           /* the writer gave up: the reader stops too */
+    int ready[QUEUE];
+    size_t next;   /* the batch the writer takes next */
+    int running;   /* fetch threads not finished */
+    int abandoned; /* a fetch thread quit before its last batch (a cancel) */
+    int stop;      /* the writer gave up: the fetch threads stop too */
 } pipeline;
+
+typedef struct reader_arg {
+    pipeline *pl;
+    wsusss_client *c;
+    size_t first; /* its batches: first, first + nreaders, ... */
+    pthread_t th;
+} reader_arg;
 
 static void *reader(void *arg)
 {
-    pipeline *pl = arg;
-    size_t off = 0;
+    reader_arg *ra = arg;
+    pipeline *pl = ra->pl;
+    int quit = 0;
     double cpu0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-    while (off < pl->n) {
+    for (size_t j = ra->first; j < pl->nbatches; j += (size_t)pl->nreaders) {
+        size_t off = j * pl->p->batch;
         size_t k = pl->n - off < pl->p->batch ? pl->n - off : pl->p->batch;
         batch b;
-        if (atomic_load(pl->p->job->cancel))
-            break;
-        batch_read(pl->p, pl->ids + off, k, &b);
-        off += k;
+        /* Slot j % QUEUE is free once the writer has taken batch j - QUEUE. */
         pthread_mutex_lock(&pl->mu);
-        while (pl->count == QUEUE && !pl->stop)
+        while (j >= pl->next + QUEUE && !pl->stop)
             pthread_cond_wait(&pl->cv, &pl->mu);
-        if (pl->stop) {
-            pthread_mutex_unlock(&pl->mu);
-            batch_free(&b);
+        quit = pl->stop || atomic_load(pl->p->job->cancel);
+        pthread_mutex_unlock(&pl->mu);
+        if (quit)
             break;
-        }
-        pl->q[(pl->head + pl->count) % QUEUE] = b;
-        pl->count++;
-        int failed = b.ret < 0;
+        batch_read(ra->c, pl->ids + off, k, &b);
+        pthread_mutex_lock(&pl->mu);
+        pl->q[j % QUEUE] = b;
+        pl->ready[j % QUEUE] = 1;
         pthread_cond_broadcast(&pl->cv);
         pthread_mutex_unlock(&pl->mu);
-        if (failed)
-            break;
+        if (b.ret < 0)
+            break; /* the writer fails the phase when it reaches this batch */
     }
     pthread_mutex_lock(&pl->mu);
     pl->p->cpu_read += clock_s(CLOCK_THREAD_CPUTIME_ID) - cpu0;
-    pl->done = 1;
+    pl->abandoned |= quit;
+    pl->running--;
     pthread_cond_broadcast(&pl->cv);
     pthread_mutex_unlock(&pl->mu);
     return NULL;
 }
 
+/* Tell the fetch threads to stop, wait for them, free what they left. */
+static void pipeline_end(pipeline *pl, reader_arg *ra, int started)
+{
+    pthread_mutex_lock(&pl->mu);
+    pl->stop = 1;
+    pthread_cond_broadcast(&pl->cv);
+    pthread_mutex_unlock(&pl->mu);
+    for (int t = 0; t < started; t++)
+        pthread_join(ra[t].th, NULL);
+    for (size_t i = 0; i < QUEUE; i++)
+        if (pl->ready[i])
+            batch_free(&pl->q[i]);
+    pthread_mutex_destroy(&pl->mu);
+    pthread_cond_destroy(&pl->cv);
+}
+
+/*
+ * Start the fetch threads (two when a second client could be made, else
+ * one); 0 when they could not start: the caller then reads in its own
+ * thread.  *extra is the second client, for the caller to free.
+ */
+static int pipeline_start(pipeline *pl, reader_arg *ra, wsusss_client **extra, phase *p,
+                          const wsusss_identity *ids, size_t n)
+{
+    memset(pl, 0, sizeof *pl);
+    pl->p = p;
+    pl->ids = ids;
+    pl->n = n;
+    pl->nbatches = (n + p->batch - 1) / p->batch;
+    pl->nreaders = wsusss_client_clone(extra, p->c, &p->ep) == 0 ? READERS : 1;
+    pthread_mutex_init(&pl->mu, NULL);
+    pthread_cond_init(&pl->cv, NULL);
+    pl->running = pl->nreaders;
+    for (int t = 0; t < pl->nreaders; t++) {
+        ra[t] = (reader_arg){.pl = pl, .c = t ? *extra : p->c, .first = (size_t)t};
+        if (pthread_create(&ra[t].th, NULL, reader, &ra[t]) != 0) {
+            /* The batches are dealt out by count: all start, or none reads. */
+            pthread_mutex_lock(&pl->mu);
+            pl->running -= pl->nreaders - t;
+            pthread_mutex_unlock(&pl->mu);
+            pipeline_end(pl, ra, t);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The next batch in order from the fetch threads; 0, or CM_EDB when they stopped (a cancel). */
+static int pipeline_take(pipeline *pl, batch *b)
+{
+    size_t slot = pl->next % QUEUE;
+    pthread_mutex_lock(&pl->mu);
+    while (!pl->ready[slot] && !pl->abandoned && pl->running > 0)
+        pthread_cond_wait(&pl->cv, &pl->mu);
+    int ok = pl->ready[slot];
+    if (ok) {
+        *b = pl->q[slot];
+        pl->ready[slot] = 0;
+        pl->next++;
+        pthread_cond_broadcast(&pl->cv);
+    }
+    pthread_mutex_unlock(&pl->mu);
+    return ok ? 0 : CM_EDB;
+}
+
 /*
  * Fetch the given identities in batches and hand each batch to sitedb:
  * categories one by one (the config pass, small), updates a batch at a time
- * with the next batches read and parsed meanwhile in a thread of their own
+ * with the next batches read and parsed meanwhile in threads of their own
  * (the SUP's answer time and the database's write time overlap).
  */
 static int fetch(phase *p, const char *what, const wsusss_identity *ids, size_t n, int config)
@@ -348,23 +434,13 @@ static int fetch(phase *p, const char *what, const wsusss_identity *ids, size_t 
     size_t done = 0;
     int ret = 0;
     pipeline pl;
-    pthread_t th;
+    reader_arg ra[READERS];
+    wsusss_client *extra = NULL;
     int threaded = !config && n > p->batch;
 
     log_msg("sync: %s", what);
-    if (threaded) {
-        memset(&pl, 0, sizeof pl);
-        pl.p = p;
-        pl.ids = ids;
-        pl.n = n;
-        pthread_mutex_init(&pl.mu, NULL);
-        pthread_cond_init(&pl.cv, NULL);
-        if (pthread_create(&th, NULL, reader, &pl) != 0) {
-            pthread_mutex_destroy(&pl.mu);
-            pthread_cond_destroy(&pl.cv);
-            threaded = 0;
-        }
-    }
+    if (threaded)
+        threaded = pipeline_start(&pl, ra, &extra, p, ids, n);
     while (done < n && ret == 0) {
         batch b;
         if (atomic_load(p->job->cancel)) {
@@ -373,24 +449,14 @@ static int fetch(phase *p, const char *what, const wsusss_identity *ids, size_t 
             break;
         }
         if (threaded) {
-            pthread_mutex_lock(&pl.mu);
-            while (pl.count == 0 && !pl.done)
-                pthread_cond_wait(&pl.cv, &pl.mu);
-            if (pl.count == 0) {
-                pthread_mutex_unlock(&pl.mu);
-                /* The reader stopped early: only a cancel does that without a failed batch. */
+            if ((ret = pipeline_take(&pl, &b)) < 0) {
+                /* The readers stopped early: only a cancel does that without a failed batch. */
                 p->job->canceled = 1;
-                ret = CM_EDB;
                 break;
             }
-            b = pl.q[pl.head];
-            pl.head = (pl.head + 1) % QUEUE;
-            pl.count--;
-            pthread_cond_broadcast(&pl.cv);
-            pthread_mutex_unlock(&pl.mu);
         } else {
             size_t k = n - done < p->batch ? n - done : p->batch;
-            batch_read(p, ids + done, k, &b);
+            batch_read(p->c, ids + done, k, &b);
         }
         ret = batch_write(p, &b, config);
         done += b.count;
@@ -401,20 +467,9 @@ static int fetch(phase *p, const char *what, const wsusss_identity *ids, size_t 
             last_line = clock_s(CLOCK_MONOTONIC);
         }
     }
-    if (threaded) {
-        pthread_mutex_lock(&pl.mu);
-        pl.stop = 1;
-        pthread_cond_broadcast(&pl.cv);
-        pthread_mutex_unlock(&pl.mu);
-        pthread_join(th, NULL);
-        while (pl.count) {
-            batch_free(&pl.q[pl.head]);
-            pl.head = (pl.head + 1) % QUEUE;
-            pl.count--;
-        }
-        pthread_mutex_destroy(&pl.mu);
-        pthread_cond_destroy(&pl.cv);
-    }
+    if (threaded)
+        pipeline_end(&pl, ra, pl.nreaders);
+    wsusss_client_free(extra);
     if (ret < 0)
         return ret;
     wsusphase_progress_text(what, (long long)n, (long long)n, -1, line, sizeof line);
@@ -516,6 +571,7 @@ int sitephase_run(sync_job *job, db *d, const sync_sup *sup, const sync_source *
         sup->use_ssl ? (sup->ssl_port ? sup->ssl_port : 8531) : (sup->port ? sup->port : 8530);
     ep.timeout_s = job->set.call_timeout_s > 0 ? job->set.call_timeout_s : 60;
     ep.insecure = 1;
+    p.ep = ep;
     if ((ret = wsusss_client_new(&p.c, &ep)) < 0) {
         ret = fail(&p, SRC_SYNC_SMS, cm_strerror(ret), ret);
         goto out;
