@@ -21,7 +21,7 @@
 #include "db.h"
 
 #define DB_ERRMSG_MAX 1024
-#define DB_MAX_PARAMS 64
+#define DB_MAX_PARAMS 128
 #define DB_MAX_COLS 64
 
 struct db {

@@ -120,8 +120,19 @@ static int read_identity(xmlNode *node, wsusss_identity *out)
 
 static void write_identity(soap_buf *b, const char *elem, const wsusss_identity *id)
 {
-    soap_buf_printf(b, "<%s><UpdateID>%s</UpdateID><RevisionNumber>%d</RevisionNumber></%s>", elem,
-                    id->id, id->revision, elem);
+    /* Pieces instead of one printf: a revision list holds a hundred thousand of these. */
+    char num[16];
+    int n = snprintf(num, sizeof num, "%d", id->revision);
+    size_t el = strlen(elem);
+    soap_buf_add(b, "<", 1);
+    soap_buf_add(b, elem, el);
+    soap_buf_add(b, "><UpdateID>", 11);
+    soap_buf_add(b, id->id, strlen(id->id));
+    soap_buf_add(b, "</UpdateID><RevisionNumber>", 27);
+    soap_buf_add(b, num, (size_t)n);
+    soap_buf_add(b, "</RevisionNumber></", 19);
+    soap_buf_add(b, elem, el);
+    soap_buf_add(b, ">", 1);
 }
 
 /* Read every <UpdateIdentity> of an ArrayOfUpdateIdentity. */

@@ -1838,7 +1838,8 @@ int susdb_file_url(db *d, const char *digest, char *buf, size_t len)
     return ret < 0 ? ret : 0;
 }
 
-#define IN_CHUNK 60 /* values per IN (...) list: under the database layer's 64 parameters */
+#define IN_CHUNK                                                                                   \
+    100 /* values per IN (...) list: a whole batch, under the database layer's 128 parameters */
 
 /* "<head>(?,?,...)<tail>" with n markers: the text depends on a count, never on data. */
 static void in_list_sql(char *buf, size_t len, const char *head, size_t n, const char *tail)

@@ -63,7 +63,10 @@ struct sitedb {
     bulk *ins_ci, *ins_info, *ins_loc, *ins_member, *ins_rel, *ins_src, *ins_content, *ins_file,
         *ins_cicontent;
     bulk *del_info, *del_loc, *del_member, *del_rel, *del_src, *del_file;
-    db_stmt *upd_ci, *upd_content;
+    bulk *upd_sup; /* IsSuperseded = 1 for CI_IDs written by this sync */
+    db_stmt *upd_ci, *upd_content, *upd_sup_old; /* ... and for one written before */
+    long long *supq; /* CI_IDs for upd_sup, after ins_ci's rows are out */
+    size_t nsupq, capsupq;
     cimap_entry **catv; /* categories by CategoryInstanceID (entries move when cats grows) */
     size_t ncatv;
     int cat_dirty;
@@ -401,6 +404,19 @@ static int prepare_writers(sitedb *w)
     DEL(del_file, "CI_ContentFiles", "Content_ID");
 #undef INS
 #undef DEL
+    static const bulk_col key[] = {{BULK_INT, 0}};
+    int sqlite = db_get_dialect(d) == DB_DIALECT_SQLITE;
+    if ((ret = bulk_open(d, &w->upd_sup,
+                         sqlite ? "UPDATE OR FAIL CI_ConfigurationItems SET IsSuperseded = 1 "
+                                  "WHERE CI_ID IN ("
+                                : "UPDATE CI_ConfigurationItems SET IsSuperseded = 1 "
+                                  "WHERE CI_ID IN (",
+                         ")", key, 1, ROWS)) < 0)
+        return ret;
+    if ((ret = db_prepare(d, &w->upd_sup_old,
+                          "UPDATE CI_ConfigurationItems SET IsSuperseded = 1, DateLastModified = ? "
+                          "WHERE CI_ID = ?")) < 0)
+        return ret;
     if ((ret = db_prepare(d, &w->upd_ci,
                           "UPDATE CI_ConfigurationItems SET CIType_ID = ?, ModelName = ?, "
                           "RevisionNumber = ?, SDMPackageDigest = ?, IsExpired = ?, IsHidden = ?, "
@@ -629,21 +645,72 @@ static int add_pending(sitedb *w, long long from, const char *to, int type, int 
     return 0;
 }
 
-static int write_rel(sitedb *w, long long from, long long to, int type)
+/*
+ * The target of a supersedes relation written now is marked superseded.
+ * One this sync writes (its DateLastModified is already now) waits in supq
+ * until its row is surely out, then goes in an IN list with the rest of
+ * the batch: the rows a batch supersedes are usually recent, their pages
+ * still in the cache, where a pass over the whole table at the end read
+ * and rewrote nearly every page of it.  One written by an earlier sync is
+ * marked at once, with the time.
+ */
+static int mark_superseded(sitedb *w, cimap_entry *t)
 {
     int ret;
-    if ((ret = bulk_int(w->ins_rel, 0, from)) < 0 || (ret = bulk_int(w->ins_rel, 1, to)) < 0 ||
+    if (t->is_superseded)
+        return 0;
+    t->is_superseded = 1;
+    w->st.newly_superseded++;
+    if (t->changed) {
+        if (w->nsupq == w->capsupq) {
+            size_t cap = w->capsupq ? w->capsupq * 2 : 256;
+            long long *q = realloc(w->supq, cap * sizeof *q);
+            if (!q)
+                return -ENOMEM;
+            w->supq = q;
+            w->capsupq = cap;
+        }
+        w->supq[w->nsupq++] = t->ci_id;
+        return 0;
+    }
+    if ((ret = db_bind_text(w->upd_sup_old, 1, w->now)) < 0 ||
+        (ret = db_bind_int(w->upd_sup_old, 2, t->ci_id)) < 0 || (ret = db_step(w->upd_sup_old)) < 0)
+        return ret;
+    db_reset(w->upd_sup_old);
+    return 0;
+}
+
+/* The queued marks, once the rows they change are written. */
+static int flush_superseded(sitedb *w)
+{
+    int ret = 0;
+    if (w->nsupq == 0)
+        return 0;
+    if ((ret = bulk_flush(w->ins_ci)) < 0)
+        return ret;
+    for (size_t i = 0; i < w->nsupq && ret == 0; i++)
+        if ((ret = bulk_int(w->upd_sup, 0, w->supq[i])) == 0)
+            ret = bulk_row(w->upd_sup);
+    w->nsupq = 0;
+    return ret < 0 ? ret : bulk_flush(w->upd_sup);
+}
+
+static int write_rel(sitedb *w, long long from, cimap_entry *to, int type)
+{
+    int ret;
+    if ((ret = bulk_int(w->ins_rel, 0, from)) < 0 ||
+        (ret = bulk_int(w->ins_rel, 1, to->ci_id)) < 0 ||
         (ret = bulk_int(w->ins_rel, 2, type)) < 0 || (ret = bulk_row(w->ins_rel)) < 0)
         return ret;
     w->st.relations++;
-    return 0;
+    return type == REL_SUPERSEDED ? mark_superseded(w, to) : 0;
 }
 
 /* One relation of the update written now, or later when its target comes later. */
 static int relation(sitedb *w, long long from, const char *to_id, int type, int quiet,
                     long long *done, size_t *ndone, size_t maxdone)
 {
-    const cimap_entry *t = cimap_get(&w->cis, to_id);
+    cimap_entry *t = cimap_get(&w->cis, to_id);
     if (!t)
         return add_pending(w, from, to_id, type, quiet);
     if (t->ci_id == from)
@@ -657,7 +724,7 @@ static int relation(sitedb *w, long long from, const char *to_id, int type, int 
         done[*ndone * 2 + 1] = type;
         (*ndone)++;
     }
-    return write_rel(w, from, t->ci_id, type);
+    return write_rel(w, from, t, type);
 }
 
 static int write_relations(sitedb *w, long long ci_id, const updxml_update *u)
@@ -894,6 +961,8 @@ int sitedb_updates(sitedb *w, const sitedb_item *items, size_t n, const sitedb_u
             how[i] = SITEDB_UNCHANGED;
         }
         e->seen = 1;
+        /* Set before the writing: a relation in this batch may name it first (supq). */
+        e->changed = how[i] != SITEDB_UNCHANGED;
         if (how[i] == SITEDB_REVISED || how[i] == SITEDB_REWRITTEN) {
             deletes = 1;
             bulk *dels[] = {w->del_info, w->del_loc, w->del_member, w->del_rel, w->del_src};
@@ -946,7 +1015,7 @@ int sitedb_updates(sitedb *w, const sitedb_item *items, size_t n, const sitedb_u
             w->o.on_item(w->o.ud, u, how[i]);
     }
     free(how);
-    return ret;
+    return ret < 0 ? ret : flush_superseded(w);
 }
 
 /* ------------------------------------------------------------------ */
@@ -971,37 +1040,6 @@ static int set_sequence(sitedb *w, const char *table, const char *column, long l
     return ret < 0 ? ret : 0;
 }
 
-/*
- * Updates that a relation of type 6 names as superseded are marked so, a
- * range of CI_IDs per statement: one statement over the whole table would
- * keep every page it changes in its statement journal at once (in memory on
- * SQLite, where the sync connection keeps temporary storage).
- */
-#define SUPERSEDE_RANGE 4096
-
-static int mark_superseded(sitedb *w)
-{
-    db_stmt *s;
-    int ret = db_prepare(w->d, &s,
-                         "UPDATE CI_ConfigurationItems SET IsSuperseded = 1, DateLastModified = ? "
-                         "WHERE CI_ID >= ? AND CI_ID < ? AND IsSuperseded = 0 "
-                         "AND CIType_ID IN (1, 8) AND EXISTS (SELECT 1 FROM "
-                         "CI_ConfigurationItemRelations r WHERE r.ToCI_ID = "
-                         "CI_ConfigurationItems.CI_ID AND r.RelationType = 6)");
-    if (ret < 0)
-        return ret;
-    w->st.newly_superseded = 0;
-    for (long long lo = 0; lo < w->next_ci_id && ret >= 0; lo += SUPERSEDE_RANGE) {
-        if ((ret = db_bind_text(s, 1, w->now)) < 0 || (ret = db_bind_int(s, 2, lo)) < 0 ||
-            (ret = db_bind_int(s, 3, lo + SUPERSEDE_RANGE)) < 0 || (ret = db_step(s)) < 0)
-            break;
-        w->st.newly_superseded += (long)db_changes(s);
-        db_reset(s);
-    }
-    db_finalize(s);
-    return ret < 0 ? ret : 0;
-}
-
 int sitedb_finish(sitedb *w)
 {
     bulk *ins[] = {w->ins_ci,  w->ins_info,    w->ins_loc,  w->ins_member,
@@ -1009,7 +1047,7 @@ int sitedb_finish(sitedb *w)
     int ret = 0;
     for (size_t i = 0; i < w->npend && ret == 0; i++) {
         pending_rel *r = &w->pend[i];
-        const cimap_entry *t = cimap_get(&w->cis, r->to);
+        cimap_entry *t = cimap_get(&w->cis, r->to);
         if (!t) {
             if (!r->quiet)
                 w->st.unresolved_relations++;
@@ -1023,15 +1061,15 @@ int sitedb_finish(sitedb *w)
         for (size_t j = i; j-- > 0 && w->pend[j].from == r->from && !dup;)
             dup = w->pend[j].type == r->type && strcmp(w->pend[j].to, r->to) == 0;
         if (!dup)
-            ret = write_rel(w, r->from, t->ci_id, r->type);
+            ret = write_rel(w, r->from, t, r->type);
     }
     for (size_t i = 0; i < sizeof ins / sizeof ins[0] && ret == 0; i++)
         ret = bulk_flush(ins[i]);
     if (ret == 0)
         ret = bulk_flush(w->ins_rel);
+    if (ret == 0)
+        ret = flush_superseded(w);
     if (ret < 0)
-        return ret;
-    if (w->changed && (ret = mark_superseded(w)) < 0)
         return ret;
     if (db_get_dialect(w->d) == DB_DIALECT_POSTGRES) {
         if (w->max_ci_id &&
@@ -1069,8 +1107,11 @@ void sitedb_free(sitedb *w)
                    w->del_loc, w->del_member,  w->del_rel,  w->del_src,       w->del_file};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         bulk_close(all[i]);
+    bulk_close(w->upd_sup);
     db_finalize(w->upd_ci);
     db_finalize(w->upd_content);
+    db_finalize(w->upd_sup_old);
+    free(w->supq);
     for (size_t i = 0; i < w->nnames; i++)
         free(w->names[i].name);
     free(w->names);

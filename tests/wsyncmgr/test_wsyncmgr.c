@@ -676,6 +676,78 @@ static void test_sitedb_incremental(void **state)
     cat_free(&c);
 }
 
+/* Document i also supersedes the update of document t (a new revision of i). */
+static void cat_supersede(cat *c, size_t i, size_t t)
+{
+    updxml_update *u = &c->v[i].u;
+    updxml_ref *v = realloc(u->superseded, (u->nsuperseded + 1) * sizeof *v);
+    assert_non_null(v);
+    u->superseded = v;
+    memset(&v[u->nsuperseded], 0, sizeof v[0]);
+    memcpy(v[u->nsuperseded].id, c->v[t].u.update_id, sizeof v[0].id);
+    u->nsuperseded++;
+    cat_revise(c, i, 0);
+}
+
+static long long is_superseded(fx *f, const cat *c, size_t i)
+{
+    return q1(f->d, "SELECT IsSuperseded FROM CI_ConfigurationItems WHERE CI_UniqueID = ?",
+              c->v[i].u.update_id);
+}
+
+/*
+ * Supersedence whatever the order: a target that comes after its
+ * superseder in the same sync, and a target written by an earlier sync
+ * (marked, with its DateLastModified moved to this sync's time).
+ */
+static void test_sitedb_supersede(void **state)
+{
+    fx *f = *state;
+    cat c;
+    run_out r;
+    cat_make(&c, 120, 5);
+    size_t first = c.ncats, last = c.n - 1;
+    while (c.v[last].u.type == UPDXML_TYPE_CATEGORY || c.v[last].u.expired)
+        last--;
+    cat_supersede(&c, first, last);
+    run_phase(f, &c, "en", 0, 1, &r);
+    assert_int_equal(is_superseded(f, &c, last), 1);
+    long long marked = q(f->d, "SELECT COUNT(*) FROM CI_ConfigurationItems WHERE IsSuperseded = 1");
+    assert_int_equal(r.st.newly_superseded, marked);
+
+    /* An update of the first sync, superseded by a revision in the second. */
+    size_t t = first + 1, by = first + 2;
+    while (is_superseded(f, &c, t) != 0 || t == by)
+        t++;
+    db_stmt *st;
+    assert_int_equal(db_prepare(f->d, &st,
+                                "UPDATE CI_ConfigurationItems SET DateLastModified = "
+                                "'2001-01-01 00:00:00' WHERE CI_UniqueID = ?"),
+                     0);
+    assert_int_equal(db_bind_text(st, 1, c.v[t].u.update_id), 0);
+    assert_true(db_step(st) >= 0);
+    db_finalize(st);
+    cat_supersede(&c, by, t);
+    run_phase(f, &c, "en", 0, 1, &r);
+    assert_int_equal(r.st.revised, 1);
+    assert_int_equal(r.st.newly_superseded, 1);
+    assert_int_equal(is_superseded(f, &c, t), 1);
+    assert_int_equal(q1(f->d,
+                        "SELECT COUNT(*) FROM CI_ConfigurationItems WHERE CI_UniqueID = ? AND "
+                        "DateLastModified > '2002-01-01 00:00:00'",
+                        c.v[t].u.update_id),
+                     1);
+    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ConfigurationItems WHERE IsSuperseded = 1"),
+                     marked + 1);
+    /* Every target of a stored supersedes relation is marked, and nothing else. */
+    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_ConfigurationItems ci WHERE "
+                             "(ci.IsSuperseded = 1) <> EXISTS (SELECT 1 FROM "
+                             "CI_ConfigurationItemRelations x WHERE x.ToCI_ID = ci.CI_ID AND "
+                             "x.RelationType = 6)"),
+                     0);
+    cat_free(&c);
+}
+
 static void test_sitedb_rollback(void **state)
 {
     fx *f = *state;
@@ -864,6 +936,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest sitedbt[] = {
         cmocka_unit_test_setup_teardown(test_sitedb_first_sync, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sitedb_incremental, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sitedb_supersede, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sitedb_rollback, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sitedb_bad_metadata, fx_setup, fx_teardown),
         cmocka_unit_test(test_filter_hash)};
