@@ -3,6 +3,7 @@
  * faults, safe parsing of messages, and the libcurl client whose errors
  * read as .NET's web-service errors (see soap.h for why).
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -735,15 +736,11 @@ int soap_get(soap_client *c, const char *path, int *http_status, char **body, si
     return 0;
 }
 
-int soap_call(soap_client *c, const char *path, const char *action, const char *body,
-              size_t body_len, xmlDoc **doc, xmlNode **resp)
+/* The request in its envelope, sent; 0 once an answer came (any status but 401). */
+static int exchange(soap_client *c, const char *path, const char *action, const char *body,
+                    size_t body_len)
 {
-    xmlDoc *d = NULL;
-    xmlNode *op = NULL;
     int ret;
-
-    *doc = NULL;
-    *resp = NULL;
     soap_buf req;
     soap_buf_init(&req);
     soap_envelope_begin(&req);
@@ -761,6 +758,47 @@ int soap_call(soap_client *c, const char *path, const char *action, const char *
         snprintf(c->error, sizeof c->error, "%s", soap_strerror(SOAP_EUNAUTHORIZED));
         return SOAP_EUNAUTHORIZED;
     }
+    return 0;
+}
+
+int soap_call(soap_client *c, const char *path, const char *action, const char *body,
+              size_t body_len, xmlDoc **doc, xmlNode **resp)
+{
+    int ret;
+    *doc = NULL;
+    *resp = NULL;
+    if ((ret = exchange(c, path, action, body, body_len)) < 0)
+        return ret;
+    return soap_client_answer(c, doc, resp);
+}
+
+int soap_call_raw(soap_client *c, const char *path, const char *action, const char *body,
+                  size_t body_len, const char **xml, size_t *len)
+{
+    int ret;
+    *xml = NULL;
+    *len = 0;
+    if ((ret = exchange(c, path, action, body, body_len)) < 0)
+        return ret;
+    if (c->http_status == 200 && c->resp.len) {
+        *xml = c->resp.data;
+        *len = c->resp.len;
+        return 0;
+    }
+    /* Not a plain answer: the tree tells the fault or the status, as soap_call does. */
+    xmlDoc *d;
+    xmlNode *op;
+    ret = soap_client_answer(c, &d, &op);
+    assert(ret < 0); /* only a 200 with a body reads as an answer, and it went out above */
+    return ret;
+}
+
+int soap_client_answer(soap_client *c, xmlDoc **doc, xmlNode **resp)
+{
+    xmlDoc *d = NULL;
+    xmlNode *op = NULL;
+    *doc = NULL;
+    *resp = NULL;
     int parsed = c->resp.len ? soap_parse(c->resp.data, c->resp.len, &d, &op) : CM_EPARSE;
     if (parsed == 0 &&
         soap_fault_read(op, c->error, sizeof c->error, c->fault_code, sizeof c->fault_code)) {

@@ -150,6 +150,18 @@ void soap_client_free(soap_client *c);
  */
 int soap_call(soap_client *c, const char *path, const char *action, const char *body,
               size_t body_len, xmlDoc **doc, xmlNode **resp);
+/*
+ * The same exchange for a caller that reads a large answer itself, without
+ * a tree: on HTTP 200 with a body, *xml and *len are the raw answer (owned
+ * by c, valid until its next call) and 0 is returned.  Any other answer
+ * gives the code and text soap_call gives.  A caller whose own reading
+ * finds something other than what it expected (a fault sent with 200, say)
+ * hands the answer back to soap_client_answer().
+ */
+int soap_call_raw(soap_client *c, const char *path, const char *action, const char *body,
+                  size_t body_len, const char **xml, size_t *len);
+/* The last answer of c read as soap_call reads it: the tree, or the fault or status code. */
+int soap_client_answer(soap_client *c, xmlDoc **doc, xmlNode **resp);
 
 /* A plain GET (liveness checks); the body is returned malloc'd. */
 int soap_get(soap_client *c, const char *path, int *http_status, char **body, size_t *len);

@@ -177,41 +177,13 @@ static int check_children(const xmlNode *parent)
     return 0;
 }
 
-/* A bounded strdup of an attribute value; *out NULL when absent. */
-static int get_attr(const xmlNode *n, const char *name, char **out)
+/*
+ * The text of n (an attribute or an element with only text and comments in
+ * it), bounded, in *out.  The usual case is one text node, copied once;
+ * anything else goes through xmlNodeGetContent.
+ */
+static int node_text(const xmlNode *n, char **out)
 {
-    *out = NULL;
-    xmlAttr *a = xmlHasNsProp((xmlNode *)n, (const xmlChar *)name, NULL);
-    if (!a || (a->ns && a->ns->href))
-        return 0;
-    /* The usual attribute is one text node: copied once, not through xmlNodeGetContent. */
-    const xmlNode *t = a->children;
-    if (!t || (t->type == XML_TEXT_NODE && !t->next)) {
-        const char *c = t && t->content ? (const char *)t->content : "";
-        if (strlen(c) > UPDXML_MAX_TEXT)
-            return CM_ETOOBIG;
-        *out = strdup(c);
-        return *out ? 0 : -ENOMEM;
-    }
-    xmlChar *v = xmlNodeGetContent((xmlNode *)a);
-    if (!v)
-        return -ENOMEM;
-    if (strlen((const char *)v) > UPDXML_MAX_TEXT) {
-        xmlFree(v);
-        return CM_ETOOBIG;
-    }
-    *out = strdup((const char *)v);
-    xmlFree(v);
-    return *out ? 0 : -ENOMEM;
-}
-
-/* Text content of an element with only text children, bounded. */
-static int get_text(const xmlNode *n, char **out)
-{
-    *out = NULL;
-    for (const xmlNode *c = n->children; c; c = c->next)
-        if (c->type != XML_TEXT_NODE && c->type != XML_COMMENT_NODE)
-            return CM_EPARSE;
     const xmlNode *t = n->children;
     if (!t || (t->type == XML_TEXT_NODE && !t->next)) {
         const char *c = t && t->content ? (const char *)t->content : "";
@@ -230,6 +202,26 @@ static int get_text(const xmlNode *n, char **out)
     *out = strdup((const char *)v);
     xmlFree(v);
     return *out ? 0 : -ENOMEM;
+}
+
+/* A bounded strdup of an attribute value; *out NULL when absent. */
+static int get_attr(const xmlNode *n, const char *name, char **out)
+{
+    *out = NULL;
+    xmlAttr *a = xmlHasNsProp((xmlNode *)n, (const xmlChar *)name, NULL);
+    if (!a || (a->ns && a->ns->href))
+        return 0;
+    return node_text((const xmlNode *)a, out);
+}
+
+/* Text content of an element with only text children, bounded. */
+static int get_text(const xmlNode *n, char **out)
+{
+    *out = NULL;
+    for (const xmlNode *c = n->children; c; c = c->next)
+        if (c->type != XML_TEXT_NODE && c->type != XML_COMMENT_NODE)
+            return CM_EPARSE;
+    return node_text(n, out);
 }
 
 static int parse_bool(const char *v, int *out)
@@ -386,7 +378,7 @@ static int parse_prereqs(const xmlNode *n, updxml_update *u)
             p->at_least_one = 1;
             rc = get_attr(c, "IsCategory", &isc);
             if (!rc) {
-                int b;
+                int b = 0;
                 rc = parse_bool(isc, &b);
                 p->is_category = b == 1;
             }
@@ -699,7 +691,7 @@ static int parse_category_info(const xmlNode *n, updxml_update *u)
     if (!rc)
         rc = get_attr(ci, "DisplayOrder", &order);
     if (!rc && order) {
-        long long x;
+        long long x = 0;
         rc = parse_int(order, 0, INT_MAX, &x);
         u->display_order = (int)x;
     }

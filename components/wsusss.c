@@ -4,9 +4,12 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <libxml/parser.h>
 
 #include "cabmem.h"
 #include "cabwrite.h"
@@ -595,6 +598,258 @@ int wsusss_revision_response_read(xmlNode *resp, char *anchor, size_t alen, wsus
 }
 
 /* ------------------------------------------------------------------ */
+/* GetRevisionIdList as a stream                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Where the reader is in Envelope/Body/GetRevisionIdListResponse/
+ * GetRevisionIdListResult/{Anchor, NewRevisions/UpdateIdentity/{UpdateID,
+ * RevisionNumber}}: each level is entered by its first element of that
+ * name, as soap_child() finds it in the tree, and other elements are
+ * skipped with what they hold.
+ */
+enum { RV_ENVELOPE = 1, RV_BODY, RV_RESPONSE, RV_RESULT, RV_ITEM, RV_IDENTITY, RV_FIELD };
+
+typedef struct rev_reader {
+    int depth; /* depth of the element being read (the envelope is 1) */
+    int level; /* the deepest level of the expected path entered, at its own depth */
+    int seen_body, seen_response, seen_result, seen_anchor, seen_new;
+    int not_answer, invalid, nomem;
+    int field; /* 1 UpdateID, 2 RevisionNumber, 3 Anchor: text collected until its end */
+    int field_depth;
+    int seen_id, seen_rev;
+    char id[64], rev[64];
+    size_t idlen, revlen;
+    char *anchor;
+    size_t alen, anchorlen;
+    wsusss_identity *v;
+    size_t n, cap;
+} rev_reader;
+
+static void rv_start(void *ctx, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri,
+                     int nns, const xmlChar **ns, int nattr, int ndef, const xmlChar **attrs)
+{
+    rev_reader *r = ((xmlParserCtxtPtr)ctx)->_private;
+    const char *ln = (const char *)name;
+    (void)prefix, (void)nns, (void)ns, (void)nattr, (void)ndef, (void)attrs;
+    r->depth++;
+    if (r->level != r->depth - 1)
+        return; /* inside something skipped, or inside a field */
+    switch (r->level) {
+    case 0:
+        /* The root: a SOAP 1.1 envelope, as soap_parse() requires. */
+        if (strcmp(ln, "Envelope") != 0 || !uri || strcmp((const char *)uri, SOAP_ENV_NS) != 0)
+            r->not_answer = 1;
+        else
+            r->level = RV_ENVELOPE;
+        return;
+    case RV_ENVELOPE:
+        if (!r->seen_body && strcmp(ln, "Body") == 0)
+            r->seen_body = 1, r->level = RV_BODY;
+        return;
+    case RV_BODY:
+        /* The body's first element is the answer; anything else (a Fault) is read elsewhere. */
+        if (r->seen_response)
+            return;
+        r->seen_response = 1;
+        if (strcmp(ln, "GetRevisionIdListResponse") != 0)
+            r->not_answer = 1;
+        else
+            r->level = RV_RESPONSE;
+        return;
+    case RV_RESPONSE:
+        if (!r->seen_result && strcmp(ln, "GetRevisionIdListResult") == 0)
+            r->seen_result = 1, r->level = RV_RESULT;
+        return;
+    case RV_RESULT:
+        if (!r->seen_anchor && strcmp(ln, "Anchor") == 0) {
+            r->seen_anchor = 1;
+            r->field = 3, r->field_depth = r->depth;
+            r->level = RV_FIELD;
+        } else if (!r->seen_new && strcmp(ln, "NewRevisions") == 0) {
+            r->seen_new = 1;
+            r->level = RV_ITEM;
+        }
+        return;
+    case RV_ITEM:
+        if (strcmp(ln, "UpdateIdentity") == 0) {
+            r->seen_id = r->seen_rev = 0;
+            r->idlen = r->revlen = 0;
+            r->level = RV_IDENTITY;
+        }
+        return;
+    case RV_IDENTITY:
+        if (!r->seen_id && strcmp(ln, "UpdateID") == 0)
+            r->seen_id = 1, r->field = 1;
+        else if (!r->seen_rev && strcmp(ln, "RevisionNumber") == 0)
+            r->seen_rev = 1, r->field = 2;
+        else
+            return;
+        r->field_depth = r->depth;
+        r->level = RV_FIELD;
+        return;
+    default:
+        return;
+    }
+}
+
+/*
+ * The field's own text (its text and CDATA children, not what elements in
+ * it hold, as soap_child_text() reads it), bounded as the tree reader
+ * bounds it (63 bytes, alen - 1).
+ */
+static void rv_text(void *ctx, const xmlChar *ch, int len)
+{
+    rev_reader *r = ((xmlParserCtxtPtr)ctx)->_private;
+    char *buf;
+    size_t *used, cap;
+    if (!r->field || r->depth != r->field_depth)
+        return;
+    if (r->field == 1)
+        buf = r->id, used = &r->idlen, cap = sizeof r->id;
+    else if (r->field == 2)
+        buf = r->rev, used = &r->revlen, cap = sizeof r->rev;
+    else
+        buf = r->anchor, used = &r->anchorlen, cap = r->alen;
+    size_t k = cap > *used + 1 ? cap - *used - 1 : 0;
+    if (k > (size_t)len)
+        k = (size_t)len;
+    memcpy(buf + *used, ch, k);
+    *used += k;
+    buf[*used] = '\0';
+}
+
+static void rv_identity_done(rev_reader *r)
+{
+    wsusss_identity id;
+    char *p = r->rev, *end;
+    long long rev;
+    memset(&id, 0, sizeof id);
+    if (wsusss_guid_parse(r->seen_id ? r->id : "", id.id) < 0 || !r->seen_rev) {
+        r->invalid = 1;
+        return;
+    }
+    /* As soap_child_int() reads it: spaces around one decimal integer. */
+    while (isspace((unsigned char)*p))
+        p++;
+    errno = 0;
+    rev = strtoll(p, &end, 10);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (end == p || *end || errno || rev < 0 || rev > 0x7fffffff) {
+        r->invalid = 1;
+        return;
+    }
+    id.revision = (int)rev;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 1024;
+        wsusss_identity *nv = realloc(r->v, cap * sizeof *nv);
+        if (!nv) {
+            r->nomem = 1;
+            return;
+        }
+        r->v = nv;
+        r->cap = cap;
+    }
+    r->v[r->n++] = id;
+}
+
+static void rv_end(void *ctx, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri)
+{
+    rev_reader *r = ((xmlParserCtxtPtr)ctx)->_private;
+    (void)name, (void)prefix, (void)uri;
+    if (r->level == RV_FIELD) {
+        /* Elements inside a field are skipped, with their text. */
+        if (r->depth == r->field_depth) {
+            r->field = 0;
+            r->level = r->field_depth == RV_RESULT + 1 ? RV_RESULT : RV_IDENTITY;
+        }
+    } else if (r->level == r->depth) {
+        if (r->level == RV_IDENTITY && !r->invalid && !r->nomem)
+            rv_identity_done(r);
+        r->level--;
+    }
+    r->depth--;
+}
+
+static void rv_error(void *ctx, xmlErrorPtr e)
+{
+    (void)ctx;
+    (void)e;
+}
+
+static xmlEntityPtr rv_entity(void *ctx, const xmlChar *name)
+{
+    (void)ctx;
+    (void)name;
+    return NULL;
+}
+
+static void rv_dtd(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
+{
+    rev_reader *r = ((xmlParserCtxtPtr)ctx)->_private;
+    (void)name, (void)ext, (void)sys;
+    r->not_answer = 1;
+}
+
+int wsusss_revision_response_parse(const char *xml, size_t len, char *anchor, size_t alen,
+                                   wsusss_identity **ids, size_t *n)
+{
+    rev_reader r;
+    xmlSAXHandler sax;
+    *ids = NULL;
+    *n = 0;
+    if (!xml || len == 0 || len > INT_MAX || alen == 0 || soap_has_doctype(xml, len))
+        return WSUSSS_NOT_THIS_ANSWER;
+    memset(&r, 0, sizeof r);
+    r.anchor = anchor;
+    r.alen = alen;
+    anchor[0] = '\0';
+    memset(&sax, 0, sizeof sax);
+    sax.initialized = XML_SAX2_MAGIC;
+    sax.startElementNs = rv_start;
+    sax.endElementNs = rv_end;
+    sax.characters = rv_text;
+    sax.cdataBlock = rv_text;
+    sax.internalSubset = rv_dtd;
+    sax.externalSubset = rv_dtd;
+    sax.getEntity = rv_entity;
+    sax.getParameterEntity = rv_entity;
+    sax.serror = rv_error;
+    xmlParserCtxtPtr ctxt = xmlCreatePushParserCtxt(&sax, NULL, NULL, 0, "soap.xml");
+    if (!ctxt)
+        return -ENOMEM;
+    ctxt->_private = &r;
+    /* No network, no entity substitution, no DTD (as soap_parse() reads). */
+    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    /* In pieces: one push of more than 10 MB is refused as a "huge input lookup". */
+    for (size_t off = 0; off < len && ctxt->wellFormed;) {
+        size_t k = len - off < 65536 ? len - off : 65536;
+        xmlParseChunk(ctxt, xml + off, (int)k, 0);
+        off += k;
+    }
+    xmlParseChunk(ctxt, NULL, 0, 1);
+    int well_formed = ctxt->wellFormed;
+    xmlFreeParserCtxt(ctxt);
+    int ret = 0;
+    if (r.nomem)
+        ret = -ENOMEM;
+    else if (!well_formed || r.not_answer || !r.seen_response)
+        ret = WSUSSS_NOT_THIS_ANSWER;
+    else if (!r.seen_result || !r.seen_anchor || r.invalid)
+        ret = CM_EPARSE;
+    if (ret < 0) {
+        free(r.v);
+        anchor[0] = '\0';
+        return ret;
+    }
+    trim(anchor);
+    *ids = r.v;
+    *n = r.n;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* GetUpdateData                                                       */
 /* ------------------------------------------------------------------ */
 
@@ -885,18 +1140,28 @@ const char *wsusss_client_fault_code(const wsusss_client *c)
  * authorization web service's refusals are DssAuthenticationError, the
  * rest UssCommunicationError.
  */
+static int ss_result(wsusss_client *c, int dss, int ret, const char *response, xmlDoc **doc,
+                     xmlNode **resp);
+
 static int ss_call(wsusss_client *c, int dss, const char *path, const char *action, soap_buf *body,
                    const char *response, xmlDoc **doc, xmlNode **resp)
 {
-    const char *kind = dss ? "DssAuthenticationError" : "UssCommunicationError";
-    int ret;
     c->error[0] = '\0';
     c->fault_code[0] = '\0';
     if (body->err) {
-        snprintf(c->error, sizeof c->error, "%s: OutOfMemoryException", kind);
+        snprintf(c->error, sizeof c->error, "%s: OutOfMemoryException",
+                 dss ? "DssAuthenticationError" : "UssCommunicationError");
         return -ENOMEM;
     }
-    ret = soap_call(c->sc, path, action, body->data, body->len, doc, resp);
+    int ret = soap_call(c->sc, path, action, body->data, body->len, doc, resp);
+    return ss_result(c, dss, ret, response, doc, resp);
+}
+
+/* What soap_call (or soap_client_answer) gave, in WSUS words (see ss_call). */
+static int ss_result(wsusss_client *c, int dss, int ret, const char *response, xmlDoc **doc,
+                     xmlNode **resp)
+{
+    const char *kind = dss ? "DssAuthenticationError" : "UssCommunicationError";
     if (ret == SOAP_EFAULT) {
         snprintf(c->fault_code, sizeof c->fault_code, "%s", soap_client_fault_code(c->sc));
         snprintf(c->error, sizeof c->error, "%s: SoapException: %s", kind,
@@ -1020,15 +1285,35 @@ int wsusss_get_revision_ids(wsusss_client *c, const wsusss_filter *f, char *anch
     soap_buf b;
     xmlDoc *doc = NULL;
     xmlNode *resp;
+    const char *xml;
+    size_t len;
     int ret;
     *ids = NULL;
     *n = 0;
+    c->error[0] = '\0';
+    c->fault_code[0] = '\0';
     soap_buf_init(&b);
     wsusss_revision_request_write(&b, &c->cookie, f);
-    ret = ss_call(c, 0, WSUSSS_SYNC_PATH, WSUSSS_NS "/GetRevisionIdList", &b,
-                  "GetRevisionIdListResponse", &doc, &resp);
+    if (b.err) {
+        soap_buf_free(&b);
+        return bad_message(c, 0, -ENOMEM);
+    }
+    /*
+     * A first sync's list holds every update the SUP has: read as a stream,
+     * not as a tree of half a million nodes (60 MB of fresh memory for
+     * 100,000 updates, most of the time the list took).
+     */
+    ret = soap_call_raw(c->sc, WSUSSS_SYNC_PATH, WSUSSS_NS "/GetRevisionIdList", b.data, b.len,
+                        &xml, &len);
     soap_buf_free(&b);
     if (ret < 0)
+        return ss_result(c, 0, ret, NULL, NULL, NULL);
+    ret = wsusss_revision_response_parse(xml, len, anchor, alen, ids, n);
+    if (ret != WSUSSS_NOT_THIS_ANSWER)
+        return ret < 0 ? bad_message(c, 0, ret) : 0;
+    /* Something else came with HTTP 200 (a fault, say): read it as every other answer is read. */
+    ret = soap_client_answer(c->sc, &doc, &resp);
+    if ((ret = ss_result(c, 0, ret, "GetRevisionIdListResponse", &doc, &resp)) < 0)
         return ret;
     ret = wsusss_revision_response_read(resp, anchor, alen, ids, n);
     xmlFreeDoc(doc);

@@ -165,6 +165,15 @@ void wsusss_revision_response_write(soap_buf *b, const char *anchor, const wsuss
                                     size_t n);
 int wsusss_revision_response_read(xmlNode *resp, char *anchor, size_t alen, wsusss_identity **ids,
                                   size_t *n);
+/*
+ * The same from the raw answer (a whole SOAP envelope), read as a stream
+ * without building a tree: the same values and the same refusals, or
+ * WSUSSS_NOT_THIS_ANSWER when the envelope holds something else (a fault)
+ * or is not XML at all, for the caller to read the way every answer is read.
+ */
+#define WSUSSS_NOT_THIS_ANSWER (-10301)
+int wsusss_revision_response_parse(const char *xml, size_t len, char *anchor, size_t alen,
+                                   wsusss_identity **ids, size_t *n);
 
 /* GetUpdateData */
 void wsusss_update_request_write(soap_buf *b, const wsusss_cookie *c, const wsusss_identity *ids,

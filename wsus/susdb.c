@@ -1629,6 +1629,9 @@ static int expand_categories(db *d, char (*ids)[37], size_t n, id_set *out)
     return ret < 0 ? ret : 0;
 }
 
+/* Parameters a revision-list statement may use for its category filter (the db layer's 128). */
+#define FILTER_IN_SQL_MAX 128
+
 int susdb_revisions_since(db *d, long long after, long long upto, int categories,
                           char (*products)[37], size_t nproducts, char (*classes)[37],
                           size_t nclasses, wsusss_identity **ids, size_t *n)
@@ -1643,22 +1646,65 @@ int susdb_revisions_since(db *d, long long after, long long upto, int categories
     if (filter && ((ret = expand_categories(d, products, nproducts, &prod)) < 0 ||
                    (ret = expand_categories(d, classes, nclasses, &cls)) < 0))
         goto done;
-    if ((ret = db_prepare(
-             d, &st,
-             categories
-                 ? "SELECT r.RevisionID, u.UpdateID, r.RevisionNumber, 0 FROM tbRevision r JOIN "
-                   "tbUpdate u ON u.LocalUpdateID = r.LocalUpdateID WHERE r.IsLatestRevision = 1 "
-                   "AND (r.IsCategory = 1 OR r.UpdateType = 'Detectoid') AND r.ChangeAnchor > ? "
-                   "AND r.ChangeAnchor <= ? ORDER BY r.ChangeAnchor"
-                 : "SELECT r.RevisionID, u.UpdateID, r.RevisionNumber, "
-                   "COALESCE(c.CategoryID, 0) FROM tbRevision r JOIN tbUpdate u ON "
-                   "u.LocalUpdateID = r.LocalUpdateID LEFT JOIN tbRevisionInCategory c ON "
-                   "c.RevisionID = r.RevisionID WHERE r.IsLatestRevision = 1 AND r.IsCategory = 0 "
-                   "AND r.UpdateType <> 'Detectoid' AND r.ChangeAnchor > ? AND r.ChangeAnchor <= ? "
-                   "ORDER BY r.ChangeAnchor, r.RevisionID")) < 0)
+    /* A product or classification list that names nothing stored selects nothing. */
+    if (filter && ((nproducts && !prod.n) || (nclasses && !cls.n))) {
+        ret = 0;
+        goto done;
+    }
+    /*
+     * The update pass with a filter that fits in one statement asks the
+     * database for the revisions in the categories (a row per revision);
+     * otherwise a row per revision and category is read and filtered here.
+     */
+    int in_sql = filter && prod.n + cls.n + 2 <= FILTER_IN_SQL_MAX;
+    char sql[4096];
+    if (categories)
+        snprintf(sql, sizeof sql, "%s",
+                 "SELECT r.RevisionID, u.UpdateID, r.RevisionNumber, 0 FROM tbRevision r JOIN "
+                 "tbUpdate u ON u.LocalUpdateID = r.LocalUpdateID WHERE r.IsLatestRevision = 1 "
+                 "AND (r.IsCategory = 1 OR r.UpdateType = 'Detectoid') AND r.ChangeAnchor > ? "
+                 "AND r.ChangeAnchor <= ? ORDER BY r.ChangeAnchor");
+    else if (!filter || in_sql) {
+        size_t off = (size_t)snprintf(
+            sql, sizeof sql, "%s",
+            "SELECT r.RevisionID, u.UpdateID, r.RevisionNumber, 0 FROM tbRevision r JOIN tbUpdate "
+            "u ON u.LocalUpdateID = r.LocalUpdateID WHERE r.IsLatestRevision = 1 AND "
+            "r.IsCategory = 0 AND r.UpdateType <> 'Detectoid' AND r.ChangeAnchor > ? AND "
+            "r.ChangeAnchor <= ?");
+        const id_set *sets[2] = {&prod, &cls};
+        for (int k = 0; k < 2 && in_sql; k++) {
+            if (!sets[k]->n)
+                continue;
+            off += (size_t)snprintf(sql + off, sizeof sql - off, "%s",
+                                    " AND EXISTS (SELECT 1 FROM tbRevisionInCategory c WHERE "
+                                    "c.RevisionID = r.RevisionID AND c.CategoryID IN (");
+            for (size_t i = 0; i < sets[k]->n && off < sizeof sql; i++)
+                off += (size_t)snprintf(sql + off, sizeof sql - off, "%s?", i ? "," : "");
+            if (off < sizeof sql)
+                off += (size_t)snprintf(sql + off, sizeof sql - off, "))");
+        }
+        if (off < sizeof sql)
+            snprintf(sql + off, sizeof sql - off, " ORDER BY r.ChangeAnchor, r.RevisionID");
+    } else
+        snprintf(sql, sizeof sql, "%s",
+                 "SELECT r.RevisionID, u.UpdateID, r.RevisionNumber, COALESCE(c.CategoryID, 0) "
+                 "FROM tbRevision r JOIN tbUpdate u ON u.LocalUpdateID = r.LocalUpdateID LEFT "
+                 "JOIN tbRevisionInCategory c ON c.RevisionID = r.RevisionID WHERE "
+                 "r.IsLatestRevision = 1 AND r.IsCategory = 0 AND r.UpdateType <> 'Detectoid' "
+                 "AND r.ChangeAnchor > ? AND r.ChangeAnchor <= ? ORDER BY r.ChangeAnchor, "
+                 "r.RevisionID");
+    if ((ret = db_prepare(d, &st, sql)) < 0)
         goto done;
     db_bind_int(st, 1, after);
     db_bind_int(st, 2, upto);
+    if (in_sql) {
+        int idx = 3;
+        for (size_t i = 0; i < prod.n; i++)
+            db_bind_int(st, idx++, prod.v[i]);
+        for (size_t i = 0; i < cls.n; i++)
+            db_bind_int(st, idx++, cls.v[i]);
+        filter = 0; /* the database did it */
+    }
     long long cur = -1;
     int in_prod = 0, in_cls = 0;
     for (;;) {

@@ -499,6 +499,144 @@ static void test_golden_config(void **state)
     xmlFreeDoc(doc);
 }
 
+/*
+ * The stream reader of GetRevisionIdList answers against the tree reader:
+ * the same values from the same envelope, the same refusals, and the
+ * answers it is not for handed back.
+ */
+static int both_read(const char *env, char *anchor, wsusss_identity **ids, size_t *n)
+{
+    char a2[128];
+    wsusss_identity *v2 = NULL;
+    size_t n2 = 0;
+    int sret = wsusss_revision_response_parse(env, strlen(env), anchor, 128, ids, n);
+    xmlDoc *doc = NULL;
+    xmlNode *op = NULL;
+    int tret;
+    if (soap_parse(env, strlen(env), &doc, &op) < 0)
+        tret = WSUSSS_NOT_THIS_ANSWER;
+    else if (strcmp((const char *)op->name, "GetRevisionIdListResponse") != 0)
+        tret = WSUSSS_NOT_THIS_ANSWER;
+    else
+        tret = wsusss_revision_response_read(op, a2, sizeof a2, &v2, &n2);
+    xmlFreeDoc(doc);
+    assert_int_equal(sret, tret);
+    if (sret == 0) {
+        assert_string_equal(anchor, a2);
+        assert_int_equal(*n, n2);
+        if (n2)
+            assert_memory_equal(*ids, v2, n2 * sizeof *v2);
+    }
+    free(v2);
+    return sret;
+}
+
+#define ENV_OPEN                                                                                   \
+    "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope "                                    \
+    "xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+#define RESP_OPEN                                                                                  \
+    "<soap:Body><GetRevisionIdListResponse "                                                       \
+    "xmlns=\"http://www.microsoft.com/SoftwareDistribution/Server/ServerSyncWebService\">"         \
+    "<GetRevisionIdListResult>"
+#define RESP_CLOSE                                                                                 \
+    "</GetRevisionIdListResult></GetRevisionIdListResponse></soap:Body></soap:Envelope>"
+
+static void test_revision_stream(void **state)
+{
+    (void)state;
+    char anchor[128];
+    wsusss_identity *ids = NULL;
+    size_t n = 0;
+
+    /* A first sync's list (12 MB: more than libxml2 takes in one push), read both ways. */
+    enum { BIG = 100000 };
+    wsusss_identity *w = calloc(BIG, sizeof *w);
+    assert_non_null(w);
+    for (int i = 0; i < BIG; i++) {
+        snprintf(w[i].id, sizeof w[i].id, "%08x-8798-4b37-8bf5-a3776130f5c9", i);
+        w[i].revision = 100 + i % 7;
+    }
+    soap_buf body, env;
+    soap_buf_init(&body);
+    wsusss_revision_response_write(&body, "77,2026-12-04 01:02:03.456", w, BIG);
+    soap_buf_init(&env);
+    soap_envelope_begin(&env);
+    soap_buf_add(&env, body.data, body.len);
+    soap_envelope_end(&env);
+    assert_int_equal(both_read(env.data, anchor, &ids, &n), 0);
+    assert_true(env.len > 10000000);
+    assert_int_equal(n, BIG);
+    assert_memory_equal(ids, w, BIG * sizeof *w);
+    assert_string_equal(anchor, "77,2026-12-04 01:02:03.456");
+    free(ids);
+    soap_buf_free(&body);
+    soap_buf_free(&env);
+    free(w);
+
+    /* Spaces, braces and capitals, CDATA, a header, unknown and repeated elements, nesting. */
+    static const char odd[] = ENV_OPEN
+        "<soap:Header><x>1</x></soap:Header>" RESP_OPEN
+        "<Other><Anchor>not this one</Anchor></Other>"
+        "<Anchor>  12,<![CDATA[2026]]>-01-01 <b>00:00</b>  </Anchor><Anchor>second</Anchor>"
+        "<NewRevisions><Noise/>"
+        "<UpdateIdentity><UpdateID>{0287014E-6772-4B4D-81F7-42063AC26E8A}</UpdateID>"
+        "<RevisionNumber> 100 </RevisionNumber><RevisionNumber>7</RevisionNumber>"
+        "</UpdateIdentity>"
+        "<UpdateIdentity><RevisionNumber>101</RevisionNumber>"
+        "<UpdateID>ff2a96fb-cc89-4e5e-83b2-7d48aa179840</UpdateID><Extra><a><b/></a></Extra>"
+        "</UpdateIdentity></NewRevisions><NewRevisions><UpdateIdentity><UpdateID>"
+        "11111111-2222-3333-4444-555555555555</UpdateID><RevisionNumber>1</RevisionNumber>"
+        "</UpdateIdentity></NewRevisions>" RESP_CLOSE;
+    assert_int_equal(both_read(odd, anchor, &ids, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(ids[0].id, "0287014e-6772-4b4d-81f7-42063ac26e8a");
+    assert_int_equal(ids[0].revision, 100);
+    assert_int_equal(ids[1].revision, 101);
+    assert_string_equal(anchor, "12,2026-01-01");
+    free(ids);
+
+    /* No list at all is an empty list; no anchor, or a bad identity, is refused. */
+    assert_int_equal(
+        both_read(ENV_OPEN RESP_OPEN "<Anchor>5</Anchor>" RESP_CLOSE, anchor, &ids, &n), 0);
+    assert_int_equal(n, 0);
+    free(ids);
+    static const char *const refused[] = {
+        ENV_OPEN RESP_OPEN "<NewRevisions/>" RESP_CLOSE,
+        ENV_OPEN RESP_OPEN "<Anchor>5</Anchor><NewRevisions><UpdateIdentity><UpdateID>"
+                           "not-a-guid</UpdateID><RevisionNumber>1</RevisionNumber>"
+                           "</UpdateIdentity></NewRevisions>" RESP_CLOSE,
+        ENV_OPEN RESP_OPEN "<Anchor>5</Anchor><NewRevisions><UpdateIdentity><UpdateID>"
+                           "0287014e-6772-4b4d-81f7-42063ac26e8a</UpdateID>"
+                           "</UpdateIdentity></NewRevisions>" RESP_CLOSE,
+        ENV_OPEN RESP_OPEN
+        "<Anchor>5</Anchor><NewRevisions><UpdateIdentity><UpdateID>"
+        "0287014e-6772-4b4d-81f7-42063ac26e8a</UpdateID><RevisionNumber>"
+        "99999999999</RevisionNumber></UpdateIdentity></NewRevisions>" RESP_CLOSE,
+        ENV_OPEN "<soap:Body><GetRevisionIdListResponse/></soap:Body></soap:Envelope>",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_int_equal(both_read(refused[i], anchor, &ids, &n), CM_EPARSE);
+        assert_null(ids);
+    }
+
+    /* What it is not for: a fault, garbage, a DOCTYPE, another envelope, a cut answer. */
+    static const char *const other[] = {
+        ENV_OPEN "<soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>no"
+                 "</faultstring></soap:Fault></soap:Body></soap:Envelope>",
+        "this is not XML",
+        "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"
+        "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body>"
+        "<GetRevisionIdListResponse><GetRevisionIdListResult><Anchor>&e;</Anchor>"
+        "</GetRevisionIdListResult></GetRevisionIdListResponse></soap:Body></soap:Envelope>",
+        "<Envelope xmlns=\"urn:other\"><Body><GetRevisionIdListResponse/></Body></Envelope>",
+        ENV_OPEN RESP_OPEN "<Anchor>5</Anchor><NewRevisions><UpdateIdentity><UpdateID>0287",
+    };
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        assert_int_equal(both_read(other[i], anchor, &ids, &n), WSUSSS_NOT_THIS_ANSWER);
+        assert_null(ids);
+    }
+}
+
 static void test_golden_revisions(void **state)
 {
     (void)state;
@@ -1209,7 +1347,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_golden_auth_config), cmocka_unit_test(test_golden_auth_cookie),
         cmocka_unit_test(test_golden_cookie),      cmocka_unit_test(test_golden_config),
         cmocka_unit_test(test_golden_revisions),   cmocka_unit_test(test_golden_update_data),
-        cmocka_unit_test(test_golden_fault),       cmocka_unit_test(test_request_validation),
+        cmocka_unit_test(test_revision_stream),    cmocka_unit_test(test_golden_fault),
+        cmocka_unit_test(test_request_validation),
     };
     const struct CMUnitTest api_tests[] = {
         cmocka_unit_test(test_config_roundtrip),
