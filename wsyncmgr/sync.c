@@ -63,20 +63,18 @@ static void sql_trace(void *ud, const char *sql)
     log_sql(sql);
 }
 
-/* A status message of the component: the STATMSG line and, when it can, the rows. */
+/*
+ * A status message of the component: the STATMSG line, and the rows now or,
+ * with no connection (d NULL once the job's connection is lost), from the
+ * spool when the database is back.
+ */
 static void report(sync_job *job, db *d, int id, char sev, const char *s0, const char *s1)
 {
     statmsg m;
     statmsg_init(&m, id, sev, 'M', COMPONENT, job->ini.server_name, job->ini.site_code);
     m.istr[0] = s0;
     m.istr[1] = s1;
-    int ret = d ? statmsg_report(d, &m) : CM_EDBCONN;
-    if (!d) {
-        char line[8192];
-        if (statmsg_format_line(line, sizeof line, &m) >= 0)
-            log_msg("%s", line);
-    }
-    if (ret == CM_EDBCONN)
+    if (statmsg_report(d, &m) == CM_EDBCONN)
         job->db_lost = 1;
 }
 
