@@ -1002,8 +1002,7 @@ int sitedb_updates(sitedb *w, const sitedb_item *items, size_t n, const sitedb_u
                 w->st.newly_expired++;
             e->is_expired = u->expired != 0;
             e->revision = u->revision;
-            e->changed = 1;
-            w->changed++;
+            w->changed++; /* e->changed was set when the batch was decided */
             if (how[i] == SITEDB_INSERTED)
                 w->st.inserted++;
             else if (how[i] == SITEDB_REVISED)

@@ -177,9 +177,10 @@ static int db_fail(phase *p, int ret)
     return fail(p, SRC_DOSYNC, msg, ret);
 }
 
-static int ss_fail(phase *p, int ret)
+/* A failed call of client c (the phase's own, or a fetch thread's). */
+static int ss_fail(phase *p, const wsusss_client *c, int ret)
 {
-    return fail(p, SRC_SYNC_SMS, wsusss_client_error(p->c), ret);
+    return fail(p, SRC_SYNC_SMS, wsusss_client_error(c), ret);
 }
 
 static void on_item(void *ud, const updxml_update *u, sitedb_result r)
@@ -273,7 +274,7 @@ static int batch_write(phase *p, batch *b, int config)
     p->bad_xml += (long)(b->nups - b->nitems);
     if (b->ret < 0)
         return b->ret == -ENOMEM ? fail(p, SRC_DOSYNC, "Out of memory", -ENOMEM)
-                                 : fail(p, SRC_SYNC_SMS, wsusss_client_error(b->c), b->ret);
+                                 : ss_fail(p, b->c, b->ret);
     if (config) {
         for (size_t i = 0; i < b->nitems && ret == 0; i++)
             ret = sitedb_category(p->w, b->items[i].u);
@@ -536,7 +537,7 @@ static int revision_ids(phase *p, wsusss_filter *f, char *anchor, size_t alen,
         ret = wsusss_get_revision_ids(p->c, f, newanchor, sizeof newanchor, ids, n);
     }
     if (ret < 0)
-        return ss_fail(p, ret);
+        return ss_fail(p, p->c, ret);
     snprintf(anchor, alen, "%s", newanchor);
     return 0;
 }
@@ -581,7 +582,7 @@ int sitephase_run(sync_job *job, db *d, const sync_sup *sup, const sync_source *
     guid[strcspn(guid, "}")] = '\0';
     if ((ret = wsusss_authorize(p.c, job->ini.server_name, guid)) < 0 ||
         (ret = wsusss_get_config(p.c, "", &cfg)) < 0) {
-        ret = ss_fail(&p, ret);
+        ret = ss_fail(&p, p.c, ret);
         goto out;
     }
     if (cfg.max_updates_per_request > 0)
