@@ -23,6 +23,7 @@
 #define DB_ERRMSG_MAX 1024
 #define DB_MAX_PARAMS 128
 #define DB_MAX_COLS 64
+#define DB_CACHE 8 /* statements db_prepare_cached() keeps per connection */
 
 struct db {
     SQLHENV env;
@@ -34,6 +35,8 @@ struct db {
     unsigned generation; /* bumped on every reconnect; stale statements fail */
     db_trace_fn trace;
     void *trace_ud;
+    db_stmt *cache[DB_CACHE];
+    unsigned cache_next; /* the slot a full cache gives up next */
     char errmsg[DB_ERRMSG_MAX];
 };
 
@@ -46,7 +49,7 @@ typedef struct db_param {
 
 typedef struct db_col {
     char *buf;
-    size_t cap;
+    size_t cap, len; /* len: bytes of the value, without the NUL */
     int is_null;
 } db_col;
 
@@ -60,7 +63,11 @@ struct db_stmt {
     SQLSMALLINT ncols;
     db_col cols[DB_MAX_COLS];
     long long changes;
+    char *cache_sql; /* set while the connection's cache holds it */
+    int in_use;      /* cached: handed out and not finalized yet */
 };
+
+static void stmt_free(db_stmt *s);
 
 /* ------------------------------------------------------------------ */
 /* Diagnostics                                                         */
@@ -261,6 +268,8 @@ void db_close(db *d)
 {
     if (!d)
         return;
+    for (int i = 0; i < DB_CACHE; i++)
+        stmt_free(d->cache[i]);
     db_disconnect(d);
     if (d->env)
         SQLFreeHandle(SQL_HANDLE_ENV, d->env);
@@ -444,6 +453,58 @@ int db_prepare(db *d, db_stmt **out, const char *sql)
     return 0;
 }
 
+/*
+ * A statement from the connection's cache when one with the same text is
+ * idle (reset, its parameters to be bound again), else a new one that
+ * joins the cache.  For statements run again and again with other values:
+ * drivers compile SELECTs once per handle, and the compile was a tenth of
+ * a busy server's time.
+ */
+int db_prepare_cached(db *d, db_stmt **out, const char *sql)
+{
+    int slot = -1, ret;
+    *out = NULL;
+    if ((ret = db_check_connected(d)) < 0)
+        return ret;
+    for (int i = 0; i < DB_CACHE; i++) {
+        db_stmt *s = d->cache[i];
+        if (s && s->generation != d->generation && !s->in_use) {
+            /* Prepared before a reconnect: its handle went with the old connection. */
+            stmt_free(s);
+            d->cache[i] = s = NULL;
+        }
+        if (!s) {
+            if (slot < 0)
+                slot = i;
+            continue;
+        }
+        if (s->in_use || strcmp(s->cache_sql, sql) != 0)
+            continue;
+        db_reset(s);
+        s->in_use = 1;
+        db_traced(d, sql);
+        *out = s;
+        return 0;
+    }
+    if ((ret = db_prepare(d, out, sql)) < 0)
+        return ret;
+    for (int k = 0; slot < 0 && k < DB_CACHE; k++) {
+        unsigned i = (d->cache_next + (unsigned)k) % DB_CACHE;
+        if (!d->cache[i]->in_use) {
+            stmt_free(d->cache[i]);
+            d->cache[i] = NULL;
+            slot = (int)i;
+            d->cache_next = i + 1;
+        }
+    }
+    /* Every slot busy, or no memory for the text: the statement is simply not kept. */
+    if (slot >= 0 && ((*out)->cache_sql = strdup(sql)) != NULL) {
+        (*out)->in_use = 1;
+        d->cache[slot] = *out;
+    }
+    return 0;
+}
+
 static db_param *db_param_slot(db_stmt *s, int idx)
 {
     if (idx < 1 || idx > DB_MAX_PARAMS)
@@ -535,6 +596,7 @@ static int db_fetch_cols(db_stmt *s)
                 return -12;
         }
         col->is_null = 0;
+        col->len = 0;
         for (;;) {
             SQLLEN ind = 0;
             SQLRETURN rc = SQLGetData(s->h, (SQLUSMALLINT)(c + 1), SQL_C_CHAR, col->buf + off,
@@ -560,6 +622,9 @@ static int db_fetch_cols(db_stmt *s)
                 col->cap = need;
                 continue;
             }
+            /* A driver that cannot tell the length: the text ends at its NUL. */
+            col->len = ind >= 0 && (size_t)ind < col->cap - off ? off + (size_t)ind
+                                                                : off + strlen(col->buf + off);
             break;
         }
     }
@@ -631,6 +696,14 @@ const char *db_col_text(db_stmt *s, int col)
     return s->cols[col].buf;
 }
 
+size_t db_col_len(db_stmt *s, int col)
+{
+    if (col < 0 || col >= s->ncols || col >= DB_MAX_COLS || !s->cols[col].buf ||
+        s->cols[col].is_null)
+        return 0;
+    return s->cols[col].len;
+}
+
 long long db_col_int(db_stmt *s, int col)
 {
     return strtoll(db_col_text(s, col), NULL, 10);
@@ -640,12 +713,27 @@ void db_finalize(db_stmt *s)
 {
     if (!s)
         return;
+    if (s->cache_sql) {
+        /* Back to the cache, its cursor closed (a read transaction ends with it). */
+        if (s->generation == s->d->generation && s->d->dbc)
+            db_reset(s);
+        s->in_use = 0;
+        return;
+    }
+    stmt_free(s);
+}
+
+static void stmt_free(db_stmt *s)
+{
+    if (!s)
+        return;
     if (s->h && s->generation == s->d->generation && s->d->dbc)
         SQLFreeHandle(SQL_HANDLE_STMT, s->h);
     for (int i = 0; i < DB_MAX_PARAMS; i++)
         free(s->params[i].sv);
     for (int i = 0; i < DB_MAX_COLS; i++)
         free(s->cols[i].buf);
+    free(s->cache_sql);
     free(s);
 }
 

@@ -63,6 +63,12 @@ int db_exec_script(db *d, const char *script);
  * until the next db_step().
  */
 int db_prepare(db *d, db_stmt **out, const char *sql);
+/*
+ * Like db_prepare, for a statement text run many times: db_finalize hands
+ * it back to a small per-connection cache, and the next db_prepare_cached
+ * of the same text reuses it without compiling it again.
+ */
+int db_prepare_cached(db *d, db_stmt **out, const char *sql);
 int db_bind_int(db_stmt *s, int idx, long long v);
 int db_bind_text(db_stmt *s, int idx, const char *v); /* NULL binds SQL NULL */
 int db_bind_null(db_stmt *s, int idx);
@@ -72,6 +78,9 @@ long long db_changes(const db_stmt *s);
 int db_col_is_null(db_stmt *s, int col);
 long long db_col_int(db_stmt *s, int col);
 const char *db_col_text(db_stmt *s, int col); /* "" for NULL */
+/* The length of db_col_text() as the driver reported it (its strlen unless the value holds a NUL).
+ */
+size_t db_col_len(db_stmt *s, int col);
 void db_finalize(db_stmt *s);
 
 /* Convenience: run a one-row, one-column query with up to two text

@@ -936,6 +936,431 @@ void wsusss_update_response_end(soap_buf *b)
     soap_buf_puts(b, "</fileUrls></GetUpdateDataResult></GetUpdateDataResponse>");
 }
 
+/* ------------------------------------------------------------------ */
+/* GetUpdateData as a stream                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * What each open element is to the reader.  An element is entered as the
+ * tree reader finds it: the first child of its name (soap_child()) where
+ * one is read, every child of its name where a list is read; anything else
+ * is skipped with what it holds.  Text fields collect their own text (text
+ * and CDATA children), as node_text() does.
+ */
+enum {
+    UD_SKIP = 0,
+    UD_ENVELOPE,
+    UD_BODY,
+    UD_RESPONSE,
+    UD_RESULT,
+    UD_UPDATES,
+    UD_UPDATE, /* ServerSyncUpdateData */
+    UD_ID,
+    UD_FIELD_ID,  /* Id/UpdateID */
+    UD_FIELD_REV, /* Id/RevisionNumber */
+    UD_BLOB,      /* XmlUpdateBlob */
+    UD_BLOB_COMP, /* XmlUpdateBlobCompressed */
+    UD_DIGESTS,   /* FileDigestList */
+    UD_FIELD_DIGEST,
+    UD_URLS,    /* fileUrls */
+    UD_URL,     /* ServerSyncUrlData */
+    UD_FIELD_URL_DIGEST,
+    UD_FIELD_MUURL,
+};
+
+#define UD_MAX_DEPTH 16
+#define UD_SHORT 256 /* identity and digest fields; anything longer goes to the tree reader */
+
+typedef struct ud_reader {
+    int depth;
+    unsigned char what[UD_MAX_DEPTH + 1];
+    int seen_body, seen_response, seen_result, seen_updates, seen_urls;
+    int not_answer, nomem;
+    /* The update being read. */
+    int seen_id, seen_uid, seen_rev, seen_blob, seen_comp, seen_digests;
+    char uid[UD_SHORT], rev[UD_SHORT], field[UD_SHORT];
+    size_t uidlen, revlen, fieldlen;
+    soap_buf blob, comp, muurl;
+    char (*digests)[48];
+    size_t ndigests, capdigests;
+    /* The URL being read. */
+    int seen_url_digest, seen_muurl;
+    /* What was read. */
+    wsusss_update_data *ups;
+    size_t nups, capups;
+    wsusss_file_url *urls;
+    size_t nurls, capurls;
+} ud_reader;
+
+static int ud_grow(void **v, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t nc = *cap ? *cap * 2 : 64;
+    void *nv = realloc(*v, nc * size);
+    if (!nv)
+        return -ENOMEM;
+    *v = nv;
+    *cap = nc;
+    return 0;
+}
+
+/* Which child of an element of kind parent this one is to the reader. */
+static int ud_child(ud_reader *r, int parent, const char *ln, const xmlChar *uri)
+{
+    switch (parent) {
+    case 0: /* the root: a SOAP 1.1 envelope, as soap_parse() requires */
+        if (strcmp(ln, "Envelope") != 0 || !uri || strcmp((const char *)uri, SOAP_ENV_NS) != 0)
+            r->not_answer = 1;
+        return UD_ENVELOPE;
+    case UD_ENVELOPE:
+        if (r->seen_body || strcmp(ln, "Body") != 0)
+            return UD_SKIP;
+        r->seen_body = 1;
+        return UD_BODY;
+    case UD_BODY:
+        /* The body's first element is the answer; anything else (a Fault) is read elsewhere. */
+        if (r->seen_response)
+            return UD_SKIP;
+        r->seen_response = 1;
+        if (strcmp(ln, "GetUpdateDataResponse") != 0)
+            r->not_answer = 1;
+        return UD_RESPONSE;
+    case UD_RESPONSE:
+        if (r->seen_result || strcmp(ln, "GetUpdateDataResult") != 0)
+            return UD_SKIP;
+        r->seen_result = 1;
+        return UD_RESULT;
+    case UD_RESULT:
+        if (!r->seen_updates && strcmp(ln, "updates") == 0)
+            return r->seen_updates = 1, UD_UPDATES;
+        if (!r->seen_urls && strcmp(ln, "fileUrls") == 0)
+            return r->seen_urls = 1, UD_URLS;
+        return UD_SKIP;
+    case UD_UPDATES:
+        if (strcmp(ln, "ServerSyncUpdateData") != 0)
+            return UD_SKIP;
+        r->seen_id = r->seen_uid = r->seen_rev = r->seen_blob = r->seen_comp = 0;
+        r->seen_digests = 0;
+        r->uidlen = r->revlen = 0;
+        r->uid[0] = r->rev[0] = '\0';
+        r->blob.len = r->comp.len = 0;
+        r->ndigests = 0;
+        return UD_UPDATE;
+    case UD_UPDATE:
+        if (!r->seen_id && strcmp(ln, "Id") == 0)
+            return r->seen_id = 1, UD_ID;
+        if (!r->seen_blob && strcmp(ln, "XmlUpdateBlob") == 0)
+            return r->seen_blob = 1, UD_BLOB;
+        if (!r->seen_comp && strcmp(ln, "XmlUpdateBlobCompressed") == 0)
+            return r->seen_comp = 1, UD_BLOB_COMP;
+        if (!r->seen_digests && strcmp(ln, "FileDigestList") == 0)
+            return r->seen_digests = 1, UD_DIGESTS;
+        return UD_SKIP;
+    case UD_ID:
+        if (!r->seen_uid && strcmp(ln, "UpdateID") == 0)
+            return r->seen_uid = 1, UD_FIELD_ID;
+        if (!r->seen_rev && strcmp(ln, "RevisionNumber") == 0)
+            return r->seen_rev = 1, UD_FIELD_REV;
+        return UD_SKIP;
+    case UD_DIGESTS:
+        if (strcmp(ln, "base64Binary") != 0)
+            return UD_SKIP;
+        r->fieldlen = 0;
+        r->field[0] = '\0';
+        return UD_FIELD_DIGEST;
+    case UD_URLS:
+        if (strcmp(ln, "ServerSyncUrlData") != 0)
+            return UD_SKIP;
+        r->seen_url_digest = r->seen_muurl = 0;
+        r->muurl.len = 0;
+        r->fieldlen = 0;
+        r->field[0] = '\0';
+        return UD_URL;
+    case UD_URL:
+        if (!r->seen_url_digest && strcmp(ln, "FileDigest") == 0)
+            return r->seen_url_digest = 1, UD_FIELD_URL_DIGEST;
+        if (!r->seen_muurl && strcmp(ln, "MUUrl") == 0)
+            return r->seen_muurl = 1, UD_FIELD_MUURL;
+        return UD_SKIP;
+    case UD_BLOB:
+        /* The update inline as elements: the tree reader serializes it back. */
+        r->not_answer = 1;
+        return UD_SKIP;
+    default:
+        return UD_SKIP;
+    }
+}
+
+static void ud_start(void *ctx, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri,
+                     int nns, const xmlChar **ns, int nattr, int ndef, const xmlChar **attrs)
+{
+    ud_reader *r = ((xmlParserCtxtPtr)ctx)->_private;
+    (void)prefix, (void)nns, (void)ns, (void)nattr, (void)ndef, (void)attrs;
+    if (r->depth >= UD_MAX_DEPTH) {
+        r->depth++;
+        return; /* deeper than anything read: skipped (the parent is a skipped element) */
+    }
+    int parent = r->depth ? r->what[r->depth] : 0;
+    r->depth++;
+    r->what[r->depth] = (unsigned char)(r->depth == 1 || parent != UD_SKIP
+                                            ? ud_child(r, parent, (const char *)name, uri)
+                                            : UD_SKIP);
+}
+
+/* Text of a short field; one longer than UD_SHORT sends the answer to the tree reader. */
+static void ud_short(ud_reader *r, char *buf, size_t *used, const xmlChar *ch, int len)
+{
+    if (*used + (size_t)len >= UD_SHORT) {
+        r->not_answer = 1;
+        return;
+    }
+    memcpy(buf + *used, ch, (size_t)len);
+    *used += (size_t)len;
+    buf[*used] = '\0';
+}
+
+static void ud_text(void *ctx, const xmlChar *ch, int len)
+{
+    ud_reader *r = ((xmlParserCtxtPtr)ctx)->_private;
+    if (r->depth > UD_MAX_DEPTH || len <= 0)
+        return;
+    switch (r->what[r->depth]) {
+    case UD_FIELD_ID:
+        ud_short(r, r->uid, &r->uidlen, ch, len);
+        return;
+    case UD_FIELD_REV:
+        ud_short(r, r->rev, &r->revlen, ch, len);
+        return;
+    case UD_FIELD_DIGEST:
+    case UD_FIELD_URL_DIGEST:
+        ud_short(r, r->field, &r->fieldlen, ch, len);
+        return;
+    case UD_BLOB:
+        if (r->blob.len + (size_t)len > WSUSSS_MAX_BLOB)
+            r->not_answer = 1; /* too big: refused by the tree reader */
+        else
+            soap_buf_add(&r->blob, (const char *)ch, (size_t)len);
+        return;
+    case UD_BLOB_COMP:
+        soap_buf_add(&r->comp, (const char *)ch, (size_t)len);
+        return;
+    case UD_FIELD_MUURL:
+        soap_buf_add(&r->muurl, (const char *)ch, (size_t)len);
+        return;
+    default:
+        return;
+    }
+}
+
+/* An update read whole: kept as read_identity() and read_blob() read it, or left to the tree. */
+static void ud_update_done(ud_reader *r)
+{
+    wsusss_update_data u;
+    char *p, *end;
+    long long rev;
+    memset(&u, 0, sizeof u);
+    if (r->blob.err || r->comp.err) {
+        r->nomem = 1;
+        return;
+    }
+    /* read_identity(): the text as a 64-byte buffer holds it. */
+    if (r->uidlen > 63 || r->revlen > 63 || !r->seen_rev ||
+        wsusss_guid_parse(r->uid, u.id.id) < 0) {
+        r->not_answer = 1;
+        return;
+    }
+    p = r->rev;
+    while (isspace((unsigned char)*p))
+        p++;
+    errno = 0;
+    rev = strtoll(p, &end, 10);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (end == p || *end || errno || rev < 0 || rev > 0x7fffffff) {
+        r->not_answer = 1;
+        return;
+    }
+    u.id.revision = (int)rev;
+    /* read_blob(): exactly one of the two forms, not empty. */
+    if (r->seen_blob == r->seen_comp || (r->seen_blob && r->blob.len == 0)) {
+        r->not_answer = 1;
+        return;
+    }
+    if (r->seen_blob) {
+        u.xml = malloc(r->blob.len + 1);
+        if (!u.xml) {
+            r->nomem = 1;
+            return;
+        }
+        memcpy(u.xml, r->blob.data, r->blob.len);
+        u.xml[r->blob.len] = '\0';
+        u.xml_len = r->blob.len;
+    } else {
+        unsigned char *cab;
+        size_t cablen;
+        char *t = soap_buf_take(&r->comp, NULL);
+        int ret = t ? cabmem_base64_decode(t, strlen(t), &cab, &cablen) : -ENOMEM;
+        free(t);
+        soap_buf_init(&r->comp);
+        if (ret == 0) {
+            ret = cabmem_extract(cab, cablen, WSUSSS_MAX_BLOB, &u.xml, &u.xml_len);
+            free(cab);
+        }
+        if (ret < 0) {
+            free(u.xml);
+            if (ret == -ENOMEM)
+                r->nomem = 1;
+            else
+                r->not_answer = 1;
+            return;
+        }
+        u.was_compressed = 1;
+    }
+    if (r->ndigests) {
+        u.digests = malloc(r->ndigests * sizeof *u.digests);
+        if (!u.digests) {
+            free(u.xml);
+            r->nomem = 1;
+            return;
+        }
+        memcpy(u.digests, r->digests, r->ndigests * sizeof *u.digests);
+        u.ndigests = r->ndigests;
+    }
+    if (ud_grow((void **)&r->ups, &r->capups, r->nups, sizeof *r->ups) < 0) {
+        free(u.xml);
+        free(u.digests);
+        r->nomem = 1;
+        return;
+    }
+    r->ups[r->nups++] = u;
+}
+
+static void ud_end(void *ctx, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri)
+{
+    ud_reader *r = ((xmlParserCtxtPtr)ctx)->_private;
+    (void)name, (void)prefix, (void)uri;
+    int what = r->depth <= UD_MAX_DEPTH ? r->what[r->depth] : UD_SKIP;
+    r->depth--;
+    if (r->not_answer || r->nomem)
+        return;
+    switch (what) {
+    case UD_UPDATE:
+        ud_update_done(r);
+        return;
+    case UD_FIELD_DIGEST:
+        /* soap_text(), trimmed, in a 48-byte digest. */
+        if (ud_grow((void **)&r->digests, &r->capdigests, r->ndigests, sizeof *r->digests) < 0) {
+            r->nomem = 1;
+            return;
+        }
+        trim(r->field);
+        snprintf(r->digests[r->ndigests++], 48, "%s", r->field);
+        r->fieldlen = 0;
+        r->field[0] = '\0';
+        return;
+    case UD_URL: {
+        /* soap_child_text() into the 48-byte digest, then trimmed; MUUrl copied when present. */
+        wsusss_file_url v;
+        memset(&v, 0, sizeof v);
+        snprintf(v.digest, sizeof v.digest, "%s", r->seen_url_digest ? r->field : "");
+        trim(v.digest);
+        if (r->seen_muurl) {
+            soap_buf_add(&r->muurl, "", 1);
+            if (r->muurl.err || !(v.mu_url = strdup(r->muurl.data))) {
+                r->nomem = 1;
+                return;
+            }
+        }
+        if (ud_grow((void **)&r->urls, &r->capurls, r->nurls, sizeof *r->urls) < 0) {
+            free(v.mu_url);
+            r->nomem = 1;
+            return;
+        }
+        r->urls[r->nurls++] = v;
+        return;
+    }
+    default:
+        return;
+    }
+}
+
+static void ud_dtd(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
+{
+    ud_reader *r = ((xmlParserCtxtPtr)ctx)->_private;
+    (void)name, (void)ext, (void)sys;
+    r->not_answer = 1;
+}
+
+static void ud_free(ud_reader *r)
+{
+    wsusss_update_data_free(r->ups, r->nups);
+    wsusss_file_urls_free(r->urls, r->nurls);
+    r->ups = NULL;
+    r->urls = NULL;
+    r->nups = r->nurls = 0;
+}
+
+int wsusss_update_response_parse(const char *xml, size_t len, wsusss_update_data **ups,
+                                 size_t *nups, wsusss_file_url **urls, size_t *nurls)
+{
+    ud_reader r;
+    xmlSAXHandler sax;
+    *ups = NULL;
+    *nups = 0;
+    *urls = NULL;
+    *nurls = 0;
+    if (!xml || len == 0 || len > INT_MAX || soap_has_doctype(xml, len))
+        return WSUSSS_NOT_THIS_ANSWER;
+    memset(&r, 0, sizeof r);
+    soap_buf_init(&r.blob);
+    soap_buf_init(&r.comp);
+    soap_buf_init(&r.muurl);
+    memset(&sax, 0, sizeof sax);
+    sax.initialized = XML_SAX2_MAGIC;
+    sax.startElementNs = ud_start;
+    sax.endElementNs = ud_end;
+    sax.characters = ud_text;
+    sax.cdataBlock = ud_text;
+    sax.internalSubset = ud_dtd;
+    sax.externalSubset = ud_dtd;
+    sax.getEntity = rv_entity;
+    sax.getParameterEntity = rv_entity;
+    sax.serror = rv_error;
+    xmlParserCtxtPtr ctxt = xmlCreatePushParserCtxt(&sax, NULL, NULL, 0, "soap.xml");
+    if (!ctxt)
+        return -ENOMEM;
+    ctxt->_private = &r;
+    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    for (size_t off = 0; off < len && ctxt->wellFormed && !r.not_answer && !r.nomem;) {
+        size_t k = len - off < 65536 ? len - off : 65536;
+        xmlParseChunk(ctxt, xml + off, (int)k, 0);
+        off += k;
+    }
+    if (ctxt->wellFormed && !r.not_answer && !r.nomem)
+        xmlParseChunk(ctxt, NULL, 0, 1);
+    int well_formed = ctxt->wellFormed;
+    xmlFreeParserCtxt(ctxt);
+    soap_buf_free(&r.blob);
+    soap_buf_free(&r.comp);
+    soap_buf_free(&r.muurl);
+    free(r.digests);
+    int ret = 0;
+    if (r.nomem)
+        ret = -ENOMEM;
+    else if (!well_formed || r.not_answer || !r.seen_response || !r.seen_result)
+        ret = WSUSSS_NOT_THIS_ANSWER; /* the tree reader tells what it is */
+    if (ret < 0) {
+        ud_free(&r);
+        return ret;
+    }
+    *ups = r.ups;
+    *nups = r.nups;
+    *urls = r.urls;
+    *nurls = r.nurls;
+    return 0;
+}
+
 /*
  * The blob of one ServerSyncUpdateData as XML text.  XmlUpdateBlob is a
  * string, but the specification's own example shows the update element
@@ -1332,12 +1757,28 @@ int wsusss_get_update_data(wsusss_client *c, const wsusss_identity *ids, size_t 
     *nups = 0;
     *urls = NULL;
     *nurls = 0;
+    const char *xml;
+    size_t len;
+    c->error[0] = '\0';
+    c->fault_code[0] = '\0';
     soap_buf_init(&b);
     wsusss_update_request_write(&b, &c->cookie, ids, n);
-    ret = ss_call(c, 0, WSUSSS_SYNC_PATH, WSUSSS_NS "/GetUpdateData", &b, "GetUpdateDataResponse",
-                  &doc, &resp);
+    if (b.err) {
+        soap_buf_free(&b);
+        return bad_message(c, 0, -ENOMEM);
+    }
+    /* Read as a stream: no tree of the answer, and each blob copied once. */
+    ret = soap_call_raw(c->sc, WSUSSS_SYNC_PATH, WSUSSS_NS "/GetUpdateData", b.data, b.len, &xml,
+                        &len);
     soap_buf_free(&b);
     if (ret < 0)
+        return ss_result(c, 0, ret, NULL, NULL, NULL);
+    ret = wsusss_update_response_parse(xml, len, ups, nups, urls, nurls);
+    if (ret != WSUSSS_NOT_THIS_ANSWER)
+        return ret < 0 ? bad_message(c, 0, ret) : 0;
+    /* Anything else is read as every other answer is, which tells what it is. */
+    ret = soap_client_answer(c->sc, &doc, &resp);
+    if ((ret = ss_result(c, 0, ret, "GetUpdateDataResponse", &doc, &resp)) < 0)
         return ret;
     ret = wsusss_update_response_read(resp, ups, nups, urls, nurls);
     xmlFreeDoc(doc);

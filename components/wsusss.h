@@ -190,6 +190,16 @@ void wsusss_update_response_url(soap_buf *b, const char *digest, const char *mu_
 void wsusss_update_response_end(soap_buf *b);
 int wsusss_update_response_read(xmlNode *resp, wsusss_update_data **ups, size_t *nups,
                                 wsusss_file_url **urls, size_t *nurls);
+/*
+ * The same from the raw answer (a whole SOAP envelope), read as a stream (a first sync reads a
+ * thousand of these): the same values, or WSUSSS_NOT_THIS_ANSWER for
+ * anything the stream does not read as the tree reader would (a fault, an
+ * update inline as elements, any value the tree reader refuses), for the
+ * caller to read with wsusss_update_response_read, which then tells what is
+ * wrong.
+ */
+int wsusss_update_response_parse(const char *xml, size_t len, wsusss_update_data **ups,
+                                 size_t *nups, wsusss_file_url **urls, size_t *nurls);
 
 /* Parse a GUID in any case, with or without braces, into 36 lower-case characters. */
 int wsusss_guid_parse(const char *in, char out[37]);

@@ -186,7 +186,7 @@ done:
 int susdb_get(db *d, const char *name, char *buf, size_t len)
 {
     db_stmt *st;
-    int ret = db_prepare(d, &st, "SELECT Value FROM tbConfiguration WHERE Name = ?");
+    int ret = db_prepare_cached(d, &st, "SELECT Value FROM tbConfiguration WHERE Name = ?");
     if (ret < 0)
         return ret;
     if ((ret = db_bind_text(st, 1, name)) == 0 && (ret = db_step(st)) == 1) {
@@ -1907,14 +1907,68 @@ void susdb_blobs_free(susdb_blob *b, size_t n)
     }
 }
 
+/*
+ * The requests of one IN list, sorted so that each row the database
+ * returns finds its slots by binary search (a row per slot was a scan of
+ * the whole list: ten thousand comparisons a batch).
+ */
+typedef struct slot_key {
+    const char *id;
+    long long num; /* the revision number, or the RevisionID */
+    size_t slot;
+} slot_key;
+
+static int slot_cmp(const void *a, const void *b)
+{
+    const slot_key *x = a, *y = b;
+    int c = x->id && y->id ? strcmp(x->id, y->id) : 0;
+    if (c)
+        return c;
+    return x->num < y->num ? -1 : x->num > y->num;
+}
+
+/* The first of the keys equal to k, or n when none is. */
+static size_t slot_first(const slot_key *keys, size_t n, const slot_key *k)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (slot_cmp(&keys[mid], k) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && slot_cmp(&keys[lo], k) == 0 ? lo : n;
+}
+
+static int blob_add_file(susdb_blob *b, const char *digest, const char *url)
+{
+    char(*nv)[48] = realloc(b->digests, (b->ndigests + 1) * sizeof *nv);
+    if (!nv)
+        return -ENOMEM;
+    b->digests = nv;
+    char **nu = realloc(b->urls, (b->ndigests + 1) * sizeof *nu);
+    if (!nu)
+        return -ENOMEM;
+    b->urls = nu;
+    if (!(nu[b->ndigests] = strdup(url)))
+        return -ENOMEM;
+    snprintf(nv[b->ndigests++], 48, "%s", digest);
+    return 0;
+}
+
 int susdb_revisions_xml(db *d, const wsusss_identity *ids, size_t n, susdb_blob *out)
 {
     char sql[1024];
     long long *rev_ids = calloc(n ? n : 1, sizeof *rev_ids);
+    slot_key *keys = calloc(IN_CHUNK, sizeof *keys);
     int ret = 0;
     memset(out, 0, n * sizeof *out);
-    if (!rev_ids)
+    if (!rev_ids || !keys) {
+        free(rev_ids);
+        free(keys);
         return -ENOMEM;
+    }
     for (size_t off = 0; off < n && ret == 0; off += IN_CHUNK) {
         size_t cnt = n - off < IN_CHUNK ? n - off : IN_CHUNK;
         db_stmt *st;
@@ -1923,23 +1977,29 @@ int susdb_revisions_xml(db *d, const wsusss_identity *ids, size_t n, susdb_blob 
                     "tbUpdate u JOIN tbRevision r ON r.LocalUpdateID = u.LocalUpdateID JOIN tbXml "
                     "x ON x.RevisionID = r.RevisionID WHERE u.UpdateID IN ",
                     cnt, "");
-        if ((ret = db_prepare(d, &st, sql)) < 0)
+        if ((ret = db_prepare_cached(d, &st, sql)) < 0)
             break;
-        for (size_t i = 0; i < cnt; i++)
+        for (size_t i = 0; i < cnt; i++) {
             db_bind_text(st, (int)i + 1, ids[off + i].id);
+            keys[i] = (slot_key){ids[off + i].id, ids[off + i].revision, off + i};
+        }
+        qsort(keys, cnt, sizeof *keys, slot_cmp);
         while ((ret = db_step(st)) == 1) {
-            const char *id = db_col_text(st, 0);
-            int rev = (int)db_col_int(st, 1);
-            for (size_t i = off; i < off + cnt; i++)
-                if (!out[i].xml && ids[i].revision == rev && strcmp(ids[i].id, id) == 0) {
-                    rev_ids[i] = db_col_int(st, 2);
-                    out[i].xml = strdup(db_col_text(st, 3));
-                    if (!out[i].xml) {
-                        ret = -ENOMEM;
-                        break;
-                    }
-                    out[i].len = strlen(out[i].xml);
+            slot_key k = {db_col_text(st, 0), (int)db_col_int(st, 1), 0};
+            /* Every slot that asked for this revision (a list may name one twice). */
+            for (size_t j = slot_first(keys, cnt, &k); j < cnt && slot_cmp(&keys[j], &k) == 0;
+                 j++) {
+                susdb_blob *b = &out[keys[j].slot];
+                if (b->xml)
+                    continue;
+                rev_ids[keys[j].slot] = db_col_int(st, 2);
+                b->len = db_col_len(st, 3);
+                if (!(b->xml = malloc(b->len + 1))) {
+                    ret = -ENOMEM;
+                    break;
                 }
+                memcpy(b->xml, db_col_text(st, 3), b->len + 1);
+            }
             if (ret < 0)
                 break;
         }
@@ -1954,35 +2014,26 @@ int susdb_revisions_xml(db *d, const wsusss_identity *ids, size_t n, susdb_blob 
                     "tbFileForRevision ffr LEFT JOIN tbFile f ON f.FileDigest = ffr.FileDigest "
                     "WHERE ffr.RevisionID IN ",
                     cnt, " ORDER BY ffr.RevisionID, ffr.FileDigest");
-        if ((ret = db_prepare(d, &st, sql)) < 0)
+        if ((ret = db_prepare_cached(d, &st, sql)) < 0)
             break;
-        for (size_t i = 0; i < cnt; i++)
+        for (size_t i = 0; i < cnt; i++) {
             db_bind_int(st, (int)i + 1, rev_ids[off + i]);
+            keys[i] = (slot_key){NULL, rev_ids[off + i], off + i};
+        }
+        qsort(keys, cnt, sizeof *keys, slot_cmp);
         while ((ret = db_step(st)) == 1) {
-            long long rid = db_col_int(st, 0);
-            for (size_t i = off; i < off + cnt; i++) {
-                if (rev_ids[i] != rid || !out[i].xml)
-                    continue;
-                char(*nv)[48] = realloc(out[i].digests, (out[i].ndigests + 1) * sizeof *nv);
-                if (nv)
-                    out[i].digests = nv;
-                char **nu = nv ? realloc(out[i].urls, (out[i].ndigests + 1) * sizeof *nu) : NULL;
-                if (nu)
-                    out[i].urls = nu;
-                char *url = nu ? strdup(db_col_text(st, 2)) : NULL;
-                if (!url) {
-                    ret = -ENOMEM;
-                    break;
-                }
-                snprintf(nv[out[i].ndigests], 48, "%s", db_col_text(st, 1));
-                nu[out[i].ndigests++] = url;
-            }
+            slot_key k = {NULL, db_col_int(st, 0), 0};
+            for (size_t j = slot_first(keys, cnt, &k); ret >= 0 && j < cnt && keys[j].num == k.num;
+                 j++)
+                if (out[keys[j].slot].xml)
+                    ret = blob_add_file(&out[keys[j].slot], db_col_text(st, 1), db_col_text(st, 2));
             if (ret < 0)
                 break;
         }
         db_finalize(st);
     }
     free(rev_ids);
+    free(keys);
     if (ret < 0) {
         susdb_blobs_free(out, n);
         memset(out, 0, n * sizeof *out);

@@ -12,6 +12,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,13 +354,39 @@ typedef struct file_url {
     const char *digest, *url;
 } file_url;
 
-/* Whether the response already lists digest d. */
-static int url_seen(const file_url *seen, size_t n, const char *d)
+/*
+ * The digests already listed, as an open-addressing set (a file shared by
+ * several updates goes into fileUrls once; a scan of the list per file was
+ * quadratic in the batch).
+ */
+typedef struct digest_set {
+    const char **v;
+    size_t cap; /* a power of two, at least twice the files */
+} digest_set;
+
+static int digest_set_init(digest_set *s, size_t files)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(seen[i].digest, d) == 0)
+    s->cap = 64;
+    while (s->cap < files * 2)
+        s->cap *= 2;
+    s->v = calloc(s->cap, sizeof *s->v);
+    return s->v ? 0 : -ENOMEM;
+}
+
+/* 1 when d was in the set already, else 0 (and it is now). */
+static int digest_set_add(digest_set *s, const char *d)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = d; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+        if (!s->v[i]) {
+            s->v[i] = d;
+            return 0;
+        }
+        if (strcmp(s->v[i], d) == 0)
             return 1;
-    return 0;
+    }
 }
 
 static int op_update_data(uss_call *c)
@@ -368,6 +395,7 @@ static int op_update_data(uss_call *c)
     size_t n, nall = 0, cap = 0;
     file_url *all = NULL;
     susdb_blob *blobs = NULL;
+    digest_set seen = {0};
     int ret;
     if (check_cookie(c, NULL, 0) < 0)
         return -1;
@@ -389,6 +417,10 @@ static int op_update_data(uss_call *c)
         free(blobs);
         return db_fault(c, ret);
     }
+    size_t files = 0;
+    for (size_t i = 0; i < n; i++)
+        files += blobs[i].ndigests;
+    ret = digest_set_init(&seen, files);
     wsusss_update_response_begin(&c->out);
     for (size_t i = 0; i < n && ret == 0; i++) {
         susdb_blob *bl = &blobs[i];
@@ -398,7 +430,7 @@ static int op_update_data(uss_call *c)
         ret = wsusss_update_response_add(&c->out, &ids[i], bl->xml, bl->len, comp, bl->digests,
                                          bl->ndigests);
         for (size_t k = 0; ret == 0 && k < bl->ndigests; k++) {
-            if (url_seen(all, nall, bl->digests[k]))
+            if (digest_set_add(&seen, bl->digests[k]))
                 continue;
             if (nall == cap) {
                 cap = cap ? cap * 2 : 64;
@@ -422,6 +454,7 @@ static int op_update_data(uss_call *c)
     susdb_blobs_free(blobs, n);
     free(blobs);
     free(all);
+    free(seen.v);
     if (ret < 0)
         return fault(c, "soap:Server", WSUSSS_ERR_INTERNAL, "Out of memory.", NULL);
     return 0;

@@ -117,6 +117,7 @@ static void test_long_text(void **state)
     assert_int_equal(db_bind_int(s, 1, 7), 0);
     assert_int_equal(db_step(s), 1);
     assert_int_equal(strlen(db_col_text(s, 0)), n);
+    assert_int_equal(db_col_len(s, 0), n);
     assert_memory_equal(db_col_text(s, 0), big, n);
     db_finalize(s);
     free(big);
@@ -246,6 +247,85 @@ static void test_dsn(void **state)
 }
 
 /* After a reconnect, statements of the old connection fail cleanly; new ones work. */
+/* The name of row id through a cached statement (NULL when there is none). */
+static char *cached_name(db *d, long long id, db_stmt **used)
+{
+    db_stmt *s;
+    char *name = NULL;
+    assert_int_equal(db_prepare_cached(d, &s, "SELECT name FROM t_db WHERE id = ?"), 0);
+    assert_int_equal(db_bind_int(s, 1, id), 0);
+    int r = db_step(s);
+    assert_true(r >= 0);
+    if (r == 1) {
+        assert_int_equal(db_col_len(s, 0), strlen(db_col_text(s, 0)));
+        name = strdup(db_col_text(s, 0));
+    }
+    if (used)
+        *used = s;
+    db_finalize(s);
+    return name;
+}
+
+/*
+ * A cached statement comes back for the same text with its new values, an
+ * open one is never handed out twice, a full cache still prepares, and a
+ * reconnect replaces what the old connection held.
+ */
+static void test_prepare_cached(void **state)
+{
+    fixture *f = *state;
+    db_stmt *a, *b, *open, *s;
+    char *n;
+    insert_row(f->d, 1, "one", NULL);
+    insert_row(f->d, 2, "two", NULL);
+    n = cached_name(f->d, 1, &a);
+    assert_string_equal(n, "one");
+    free(n);
+    n = cached_name(f->d, 2, &b);
+    assert_string_equal(n, "two");
+    free(n);
+    assert_ptr_equal(a, b);
+    assert_null(cached_name(f->d, 3, NULL));
+
+    /* Held open (a cursor part-read): the same text gets another statement. */
+    assert_int_equal(db_prepare_cached(f->d, &open, "SELECT name FROM t_db WHERE id = ?"), 0);
+    assert_int_equal(db_bind_int(open, 1, 1), 0);
+    assert_int_equal(db_step(open), 1);
+    n = cached_name(f->d, 2, &b);
+    assert_string_equal(n, "two");
+    free(n);
+    assert_ptr_not_equal(open, b);
+    assert_string_equal(db_col_text(open, 0), "one");
+    db_finalize(open);
+
+    /* More texts than the cache holds: each still works, the first again too. */
+    for (int i = 0; i < 20; i++) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "SELECT name FROM t_db WHERE id = ? AND %d = %d", i, i);
+        assert_int_equal(db_prepare_cached(f->d, &s, sql), 0);
+        assert_int_equal(db_bind_int(s, 1, 1 + i % 2), 0);
+        assert_int_equal(db_step(s), 1);
+        assert_string_equal(db_col_text(s, 0), i % 2 ? "two" : "one");
+        db_finalize(s);
+    }
+    n = cached_name(f->d, 1, NULL);
+    assert_string_equal(n, "one");
+    free(n);
+
+    /* A finalized cached statement ends its read: a write from another connection goes through. */
+    db *other;
+    char conn[1024];
+    tu_test_connstr(conn, sizeof conn, f->dir);
+    assert_int_equal(db_open(&other, conn), 0);
+    assert_int_equal(db_exec(other, "UPDATE t_db SET note = 'w' WHERE id = 1"), 0);
+    db_close(other);
+
+    assert_int_equal(db_reconnect(f->d), 0);
+    n = cached_name(f->d, 2, NULL);
+    assert_string_equal(n, "two");
+    free(n);
+}
+
 static void test_reconnect(void **state)
 {
     fixture *f = *state;
@@ -271,6 +351,7 @@ int test_db(void)
         cmocka_unit_test(test_bad_connection),
         cmocka_unit_test_setup_teardown(test_dsn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prepare_cached, setup, teardown),
     };
     return cmocka_run_group_tests_name("db", tests, NULL, NULL);
 }

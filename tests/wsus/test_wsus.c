@@ -637,6 +637,189 @@ static void test_revision_stream(void **state)
     }
 }
 
+/*
+ * Read a GetUpdateData answer both ways.  The stream reader either gives
+ * exactly what the tree reader gives, or hands the answer over
+ * (WSUSSS_NOT_THIS_ANSWER); *tree is what the tree reader returned.
+ */
+static int both_read_updates(const char *env, int *tree)
+{
+    wsusss_update_data *u1 = NULL, *u2 = NULL;
+    wsusss_file_url *r1 = NULL, *r2 = NULL;
+    size_t n1 = 0, n2 = 0, m1 = 0, m2 = 0;
+    int sret = wsusss_update_response_parse(env, strlen(env), &u1, &n1, &r1, &m1);
+    xmlDoc *doc = NULL;
+    xmlNode *op = NULL;
+    if (soap_parse(env, strlen(env), &doc, &op) < 0 ||
+        strcmp((const char *)op->name, "GetUpdateDataResponse") != 0)
+        *tree = WSUSSS_NOT_THIS_ANSWER;
+    else
+        *tree = wsusss_update_response_read(op, &u2, &n2, &r2, &m2);
+    xmlFreeDoc(doc);
+    assert_true(sret == 0 || sret == WSUSSS_NOT_THIS_ANSWER);
+    if (sret == 0) {
+        assert_int_equal(*tree, 0);
+        assert_int_equal(n1, n2);
+        assert_int_equal(m1, m2);
+        for (size_t i = 0; i < n1; i++) {
+            assert_memory_equal(&u1[i].id, &u2[i].id, sizeof u1[i].id);
+            assert_int_equal(u1[i].xml_len, u2[i].xml_len);
+            assert_memory_equal(u1[i].xml, u2[i].xml, u1[i].xml_len + 1);
+            assert_int_equal(u1[i].was_compressed, u2[i].was_compressed);
+            assert_int_equal(u1[i].ndigests, u2[i].ndigests);
+            for (size_t k = 0; k < u1[i].ndigests; k++)
+                assert_string_equal(u1[i].digests[k], u2[i].digests[k]);
+        }
+        for (size_t i = 0; i < m1; i++) {
+            assert_string_equal(r1[i].digest, r2[i].digest);
+            assert_true((r1[i].mu_url == NULL) == (r2[i].mu_url == NULL));
+            if (r1[i].mu_url)
+                assert_string_equal(r1[i].mu_url, r2[i].mu_url);
+        }
+    } else {
+        assert_null(u1);
+        assert_null(r1);
+    }
+    wsusss_update_data_free(u1, n1);
+    wsusss_update_data_free(u2, n2);
+    wsusss_file_urls_free(r1, m1);
+    wsusss_file_urls_free(r2, m2);
+    return sret;
+}
+
+#define UD_BODY_OPEN                                                                               \
+    "<soap:Body><GetUpdateDataResponse "                                                           \
+    "xmlns=\"http://www.microsoft.com/SoftwareDistribution/Server/ServerSyncWebService\">"         \
+    "<GetUpdateDataResult>"
+#define UD_OPEN ENV_OPEN UD_BODY_OPEN
+#define UD_CLOSE "</GetUpdateDataResult></GetUpdateDataResponse></soap:Body></soap:Envelope>"
+#define UD_ID1                                                                                     \
+    "<Id><UpdateID>0287014e-6772-4b4d-81f7-42063ac26e8a</UpdateID>"                                \
+    "<RevisionNumber>100</RevisionNumber></Id>"
+
+static void test_update_stream(void **state)
+{
+    (void)state;
+    int tree;
+
+    /*
+     * What wsusd writes for a batch: markup, entities and UTF-8 in the
+     * blobs, compressed blobs, files shared between updates, a URL without
+     * MUUrl.  The stream must read it (not hand it over) and agree.
+     */
+    soap_buf body, env;
+    soap_buf_init(&body);
+    wsusss_update_response_begin(&body);
+    for (int i = 0; i < 100; i++) {
+        wsusss_identity id;
+        char xml[600], dig[2][48];
+        snprintf(id.id, sizeof id.id, "%08x-8798-4b37-8bf5-a3776130f5c9", i);
+        id.revision = 100 + i;
+        snprintf(xml, sizeof xml,
+                 "<upd:Update xmlns:upd=\"u\"><upd:Title lang='en'>Update &amp; fix %d "
+                 "\xc3\xa9\xe2\x82\xac \"q\" <![CDATA[x]]></upd:Title><b>]]&gt;</b></upd:Update>",
+                 i);
+        snprintf(dig[0], 48, "AAAA%04dBBBBCCCCDDDDEEEEFFFF=", i);
+        snprintf(dig[1], 48, "SHAREDDIGEST0000000000000000=");
+        assert_int_equal(wsusss_update_response_add(&body, &id, xml, strlen(xml), i % 10 == 3,
+                                                    dig, (size_t)(i % 3)),
+                         0);
+    }
+    wsusss_update_response_urls(&body);
+    wsusss_update_response_url(&body, "SHAREDDIGEST0000000000000000=", "http://x/shared.cab");
+    wsusss_update_response_url(&body, "AAAA0001BBBBCCCCDDDDEEEEFFFF=", NULL);
+    wsusss_update_response_end(&body);
+    soap_buf_init(&env);
+    soap_envelope_begin(&env);
+    soap_buf_add(&env, body.data, body.len);
+    soap_envelope_end(&env);
+    soap_buf_add(&env, "", 1);
+    assert_int_equal(both_read_updates(env.data, &tree), 0);
+    soap_buf_free(&body);
+    soap_buf_free(&env);
+
+    /* Headers, CDATA, spaces, unknown and repeated elements: the first of each is read. */
+    static const char odd[] =
+        ENV_OPEN "<soap:Header><x>1</x></soap:Header>" UD_BODY_OPEN "<Other><updates/></Other>"
+                 "<updates><Noise><ServerSyncUpdateData/></Noise>"
+                 "<ServerSyncUpdateData><Extra>t</Extra>"
+                 "<Id><UpdateID> {0287014E-6772-4B4D-81F7-42063AC26E8A} </UpdateID><x>9</x>"
+                 "<RevisionNumber> 7 </RevisionNumber><RevisionNumber>8</RevisionNumber></Id>"
+                 "<Id><UpdateID>11111111-2222-3333-4444-555555555555</UpdateID></Id>"
+                 "<XmlUpdateBlob>&lt;a&gt;<![CDATA[<b/>]]>&#233;</XmlUpdateBlob>"
+                 "<XmlUpdateBlob>second</XmlUpdateBlob>"
+                 "<FileDigestList><base64Binary>  d1=  </base64Binary><x/><base64Binary>"
+                 "<i>skipped</i>d2=</base64Binary></FileDigestList>"
+                 "<FileDigestList><base64Binary>no</base64Binary></FileDigestList>"
+                 "</ServerSyncUpdateData></updates><updates><ServerSyncUpdateData/></updates>"
+                 "<fileUrls><ServerSyncUrlData><FileDigest> d1= </FileDigest><MUUrl></MUUrl>"
+                 "</ServerSyncUrlData><ServerSyncUrlData><MUUrl>http://a/b?c=1&amp;d=2</MUUrl>"
+                 "</ServerSyncUrlData></fileUrls>" UD_CLOSE;
+    assert_int_equal(both_read_updates(odd, &tree), 0);
+
+    /* No updates at all is an empty answer. */
+    assert_int_equal(both_read_updates(UD_OPEN UD_CLOSE, &tree), 0);
+
+    /* What the tree reader refuses, the stream hands over (and the tree refuses it). */
+    static const char *const refused[] = {
+        UD_OPEN "<updates><ServerSyncUpdateData><Id><UpdateID>not-a-guid</UpdateID>"
+                "<RevisionNumber>1</RevisionNumber></Id><XmlUpdateBlob>x</XmlUpdateBlob>"
+                "</ServerSyncUpdateData></updates>" UD_CLOSE,
+        UD_OPEN "<updates><ServerSyncUpdateData><Id><UpdateID>"
+                "0287014e-6772-4b4d-81f7-42063ac26e8a</UpdateID></Id>"
+                "<XmlUpdateBlob>x</XmlUpdateBlob></ServerSyncUpdateData></updates>" UD_CLOSE,
+        UD_OPEN "<updates><ServerSyncUpdateData>" UD_ID1 "<XmlUpdateBlob>x</XmlUpdateBlob>"
+                "<XmlUpdateBlobCompressed>AAAA</XmlUpdateBlobCompressed>"
+                "</ServerSyncUpdateData></updates>" UD_CLOSE,
+        UD_OPEN "<updates><ServerSyncUpdateData>" UD_ID1
+                "</ServerSyncUpdateData></updates>" UD_CLOSE,
+        UD_OPEN "<updates><ServerSyncUpdateData>" UD_ID1
+                "<XmlUpdateBlob>  </XmlUpdateBlob><XmlUpdateBlob/></ServerSyncUpdateData>"
+                "</updates>" UD_CLOSE,
+        UD_OPEN "<updates><ServerSyncUpdateData>" UD_ID1 "<XmlUpdateBlob></XmlUpdateBlob>"
+                "</ServerSyncUpdateData></updates>" UD_CLOSE,
+        UD_OPEN "<updates><ServerSyncUpdateData>" UD_ID1
+                "<XmlUpdateBlobCompressed>not base64 !</XmlUpdateBlobCompressed>"
+                "</ServerSyncUpdateData></updates>" UD_CLOSE,
+        ENV_OPEN "<soap:Body><GetUpdateDataResponse/></soap:Body></soap:Envelope>",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        int sret = both_read_updates(refused[i], &tree);
+        if (i == 4) {
+            /* Spaces are a blob (the tree reader keeps them): both read it. */
+            assert_int_equal(sret, 0);
+            continue;
+        }
+        assert_int_equal(sret, WSUSSS_NOT_THIS_ANSWER);
+        assert_true(tree < 0);
+    }
+
+    /* The update inline as elements (the specification's example): the tree serializes it. */
+    assert_int_equal(
+        both_read_updates(UD_OPEN "<updates><ServerSyncUpdateData>" UD_ID1
+                                  "<XmlUpdateBlob><upd:Update xmlns:upd=\"u\"/></XmlUpdateBlob>"
+                                  "</ServerSyncUpdateData></updates>" UD_CLOSE,
+                          &tree),
+        WSUSSS_NOT_THIS_ANSWER);
+    assert_int_equal(tree, 0);
+
+    /* Not for the stream: a fault, garbage, a DOCTYPE, another envelope, a cut answer. */
+    static const char *const other[] = {
+        ENV_OPEN "<soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>no"
+                 "</faultstring></soap:Fault></soap:Body></soap:Envelope>",
+        "this is not XML",
+        "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"
+        "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body>"
+        "<GetUpdateDataResponse><GetUpdateDataResult><updates><ServerSyncUpdateData>" UD_ID1
+        "<XmlUpdateBlob>&e;</XmlUpdateBlob></ServerSyncUpdateData></updates>"
+        "</GetUpdateDataResult></GetUpdateDataResponse></soap:Body></soap:Envelope>",
+        "<Envelope xmlns=\"urn:other\"><Body><GetUpdateDataResponse/></Body></Envelope>",
+        UD_OPEN "<updates><ServerSyncUpdateData>" UD_ID1 "<XmlUpdateBlob>&lt;a",
+    };
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        assert_int_equal(both_read_updates(other[i], &tree), WSUSSS_NOT_THIS_ANSWER);
+}
+
 static void test_golden_revisions(void **state)
 {
     (void)state;
@@ -1347,7 +1530,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_golden_auth_config), cmocka_unit_test(test_golden_auth_cookie),
         cmocka_unit_test(test_golden_cookie),      cmocka_unit_test(test_golden_config),
         cmocka_unit_test(test_golden_revisions),   cmocka_unit_test(test_golden_update_data),
-        cmocka_unit_test(test_revision_stream),    cmocka_unit_test(test_golden_fault),
+        cmocka_unit_test(test_revision_stream), cmocka_unit_test(test_update_stream),    cmocka_unit_test(test_golden_fault),
         cmocka_unit_test(test_request_validation),
     };
     const struct CMUnitTest api_tests[] = {
