@@ -171,6 +171,30 @@ void soap_buf_escape(soap_buf *b, const char *s)
         soap_buf_escapen(b, s, strlen(s));
 }
 
+void soap_buf_cdata(soap_buf *b, const char *s, size_t n)
+{
+    /*
+     * One section, split where the text holds "]]>" (its '>' goes into the
+     * next section) and around a carriage return (written as a reference:
+     * a parser turns a CR inside a section into a line feed).
+     */
+    soap_buf_add(b, "<![CDATA[", 9);
+    size_t from = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\r') {
+            soap_buf_add(b, s + from, i - from);
+            soap_buf_add(b, "]]>&#xD;<![CDATA[", 17);
+            from = i + 1;
+        } else if (s[i] == '>' && i >= 2 && s[i - 1] == ']' && s[i - 2] == ']' && i - 2 >= from) {
+            soap_buf_add(b, s + from, i - from);
+            soap_buf_add(b, "]]><![CDATA[", 12);
+            from = i;
+        }
+    }
+    soap_buf_add(b, s + from, n - from);
+    soap_buf_add(b, "]]>", 3);
+}
+
 void soap_buf_elem(soap_buf *b, const char *name, const char *text)
 {
     if (!text || !*text) {

@@ -64,6 +64,8 @@ void soap_buf_printf(soap_buf *b, const char *fmt, ...) __attribute__((format(pr
 /* Append text escaped for XML element content or attribute values. */
 void soap_buf_escape(soap_buf *b, const char *s);
 void soap_buf_escapen(soap_buf *b, const char *s, size_t n);
+/* n bytes of text as CDATA: the same text to a reader as soap_buf_escapen, read faster. */
+void soap_buf_cdata(soap_buf *b, const char *s, size_t n);
 /* <name>escaped text</name> */
 void soap_buf_elem(soap_buf *b, const char *name, const char *text);
 void soap_buf_elem_int(soap_buf *b, const char *name, long long v);

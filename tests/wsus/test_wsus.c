@@ -114,6 +114,34 @@ static void test_buf_escape(void **state)
     free(t);
 }
 
+/* CDATA gives a reader the same text as escaping: "]]>" and CR included. */
+static void test_buf_cdata(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "",   "plain", "]]>",      "a]]>b]]>c",           "]]]>",
+        "]]", "]]\r>", "x\r\ny\r", "<a b=\"&amp;\"/>]]>", "\r]]>\r",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        soap_buf b;
+        xmlDoc *doc;
+        xmlNode *op;
+        soap_buf_init(&b);
+        soap_envelope_begin(&b);
+        soap_buf_puts(&b, "<X>");
+        soap_buf_cdata(&b, texts[i], strlen(texts[i]));
+        soap_buf_puts(&b, "</X>");
+        soap_envelope_end(&b);
+        assert_false(b.err);
+        assert_int_equal(soap_parse(b.data, b.len, &doc, &op), 0);
+        char *t = soap_text(op);
+        assert_string_equal(t, texts[i]);
+        free(t);
+        xmlFreeDoc(doc);
+        soap_buf_free(&b);
+    }
+}
+
 static void test_parse_rejects(void **state)
 {
     (void)state;
@@ -717,12 +745,13 @@ static void test_update_stream(void **state)
         id.revision = 100 + i;
         snprintf(xml, sizeof xml,
                  "<upd:Update xmlns:upd=\"u\"><upd:Title lang='en'>Update &amp; fix %d "
-                 "\xc3\xa9\xe2\x82\xac \"q\" <![CDATA[x]]></upd:Title><b>]]&gt;</b></upd:Update>",
+                 "\xc3\xa9\xe2\x82\xac \"q\" <![CDATA[x]]></upd:Title><b>]]]>\r\n]]>]]></b>"
+                 "</upd:Update>",
                  i);
         snprintf(dig[0], 48, "AAAA%04dBBBBCCCCDDDDEEEEFFFF=", i);
         snprintf(dig[1], 48, "SHAREDDIGEST0000000000000000=");
-        assert_int_equal(wsusss_update_response_add(&body, &id, xml, strlen(xml), i % 10 == 3,
-                                                    dig, (size_t)(i % 3)),
+        assert_int_equal(wsusss_update_response_add(&body, &id, xml, strlen(xml), i % 10 == 3, dig,
+                                                    (size_t)(i % 3)),
                          0);
     }
     wsusss_update_response_urls(&body);
@@ -735,6 +764,19 @@ static void test_update_stream(void **state)
     soap_envelope_end(&env);
     soap_buf_add(&env, "", 1);
     assert_int_equal(both_read_updates(env.data, &tree), 0);
+    /* The blobs come back byte for byte: CDATA split around "]]>" and CR. */
+    wsusss_update_data *u = NULL;
+    wsusss_file_url *fu = NULL;
+    size_t nu = 0, nfu = 0;
+    assert_int_equal(wsusss_update_response_parse(env.data, strlen(env.data), &u, &nu, &fu, &nfu),
+                     0);
+    assert_int_equal(nu, 100);
+    assert_non_null(strstr(u[7].xml, "fix 7 \xc3\xa9\xe2\x82\xac \"q\" <![CDATA[x]]>"));
+    assert_non_null(strstr(u[7].xml, "<b>]]]>\r\n]]>]]></b>"));
+    assert_non_null(strstr(u[13].xml, "<b>]]]>\r\n]]>]]></b>"));
+    assert_true(u[13].was_compressed);
+    wsusss_update_data_free(u, nu);
+    wsusss_file_urls_free(fu, nfu);
     soap_buf_free(&body);
     soap_buf_free(&env);
 
@@ -1516,9 +1558,8 @@ static void test_schedule(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest soap_tests[] = {
-        cmocka_unit_test(test_buf_escape),
-        cmocka_unit_test(test_parse_rejects),
-        cmocka_unit_test(test_fault_roundtrip),
+        cmocka_unit_test(test_buf_escape),    cmocka_unit_test(test_buf_cdata),
+        cmocka_unit_test(test_parse_rejects), cmocka_unit_test(test_fault_roundtrip),
         cmocka_unit_test(test_client_errors),
     };
     const struct CMUnitTest cab_tests[] = {
@@ -1530,8 +1571,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_golden_auth_config), cmocka_unit_test(test_golden_auth_cookie),
         cmocka_unit_test(test_golden_cookie),      cmocka_unit_test(test_golden_config),
         cmocka_unit_test(test_golden_revisions),   cmocka_unit_test(test_golden_update_data),
-        cmocka_unit_test(test_revision_stream), cmocka_unit_test(test_update_stream),    cmocka_unit_test(test_golden_fault),
-        cmocka_unit_test(test_request_validation),
+        cmocka_unit_test(test_revision_stream),    cmocka_unit_test(test_update_stream),
+        cmocka_unit_test(test_golden_fault),       cmocka_unit_test(test_request_validation),
     };
     const struct CMUnitTest api_tests[] = {
         cmocka_unit_test(test_config_roundtrip),
