@@ -453,6 +453,16 @@ int db_prepare(db *d, db_stmt **out, const char *sql)
     return 0;
 }
 
+int db_in_list_sql(char *buf, size_t len, const char *head, size_t n, const char *tail)
+{
+    size_t used = (size_t)snprintf(buf, len, "%s(", head);
+    for (size_t i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s?", i ? "," : "");
+    if (used < len)
+        used += (size_t)snprintf(buf + used, len - used, ")%s", tail ? tail : "");
+    return used < len ? 0 : CM_ETOOBIG;
+}
+
 /*
  * A statement from the connection's cache when one with the same text is
  * idle (reset, its parameters to be bound again), else a new one that

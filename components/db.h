@@ -69,6 +69,11 @@ int db_prepare(db *d, db_stmt **out, const char *sql);
  * of the same text reuses it without compiling it again.
  */
 int db_prepare_cached(db *d, db_stmt **out, const char *sql);
+/*
+ * "<head>(?,?,...)<tail>" with n markers in buf: a statement whose text
+ * depends on a count, never on data.  0, or CM_ETOOBIG when it does not fit.
+ */
+int db_in_list_sql(char *buf, size_t len, const char *head, size_t n, const char *tail);
 int db_bind_int(db_stmt *s, int idx, long long v);
 int db_bind_text(db_stmt *s, int idx, const char *v); /* NULL binds SQL NULL */
 int db_bind_null(db_stmt *s, int idx);

@@ -1887,15 +1887,6 @@ int susdb_file_url(db *d, const char *digest, char *buf, size_t len)
 #define IN_CHUNK                                                                                   \
     100 /* values per IN (...) list: a whole batch, under the database layer's 128 parameters */
 
-/* "<head>(?,?,...)<tail>" with n markers: the text depends on a count, never on data. */
-static void in_list_sql(char *buf, size_t len, const char *head, size_t n, const char *tail)
-{
-    size_t used = (size_t)snprintf(buf, len, "%s(", head);
-    for (size_t i = 0; i < n && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s?", i ? "," : "");
-    snprintf(buf + used, len > used ? len - used : 0, ")%s", tail);
-}
-
 void susdb_blobs_free(susdb_blob *b, size_t n)
 {
     for (size_t i = 0; b && i < n; i++) {
@@ -1972,12 +1963,13 @@ int susdb_revisions_xml(db *d, const wsusss_identity *ids, size_t n, susdb_blob 
     for (size_t off = 0; off < n && ret == 0; off += IN_CHUNK) {
         size_t cnt = n - off < IN_CHUNK ? n - off : IN_CHUNK;
         db_stmt *st;
-        in_list_sql(sql, sizeof sql,
-                    "SELECT u.UpdateID, r.RevisionNumber, r.RevisionID, x.RootElementXml FROM "
-                    "tbUpdate u JOIN tbRevision r ON r.LocalUpdateID = u.LocalUpdateID JOIN tbXml "
-                    "x ON x.RevisionID = r.RevisionID WHERE u.UpdateID IN ",
-                    cnt, "");
-        if ((ret = db_prepare_cached(d, &st, sql)) < 0)
+        ret = db_in_list_sql(
+            sql, sizeof sql,
+            "SELECT u.UpdateID, r.RevisionNumber, r.RevisionID, x.RootElementXml FROM "
+            "tbUpdate u JOIN tbRevision r ON r.LocalUpdateID = u.LocalUpdateID JOIN tbXml "
+            "x ON x.RevisionID = r.RevisionID WHERE u.UpdateID IN ",
+            cnt, "");
+        if (ret < 0 || (ret = db_prepare_cached(d, &st, sql)) < 0)
             break;
         for (size_t i = 0; i < cnt; i++) {
             db_bind_text(st, (int)i + 1, ids[off + i].id);
@@ -2009,12 +2001,13 @@ int susdb_revisions_xml(db *d, const wsusss_identity *ids, size_t n, susdb_blob 
     for (size_t off = 0; off < n && ret >= 0; off += IN_CHUNK) {
         size_t cnt = n - off < IN_CHUNK ? n - off : IN_CHUNK;
         db_stmt *st;
-        in_list_sql(sql, sizeof sql,
-                    "SELECT ffr.RevisionID, ffr.FileDigest, COALESCE(f.MUURL, '') FROM "
-                    "tbFileForRevision ffr LEFT JOIN tbFile f ON f.FileDigest = ffr.FileDigest "
-                    "WHERE ffr.RevisionID IN ",
-                    cnt, " ORDER BY ffr.RevisionID, ffr.FileDigest");
-        if ((ret = db_prepare_cached(d, &st, sql)) < 0)
+        ret = db_in_list_sql(
+            sql, sizeof sql,
+            "SELECT ffr.RevisionID, ffr.FileDigest, COALESCE(f.MUURL, '') FROM "
+            "tbFileForRevision ffr LEFT JOIN tbFile f ON f.FileDigest = ffr.FileDigest "
+            "WHERE ffr.RevisionID IN ",
+            cnt, " ORDER BY ffr.RevisionID, ffr.FileDigest");
+        if (ret < 0 || (ret = db_prepare_cached(d, &st, sql)) < 0)
             break;
         for (size_t i = 0; i < cnt; i++) {
             db_bind_int(st, (int)i + 1, rev_ids[off + i]);

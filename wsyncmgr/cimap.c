@@ -1,7 +1,6 @@
 /*
  * cimap.c - the GUID hash table of the site-database phase (see cimap.h).
  */
-#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +18,14 @@ void cimap_free(cimap *m)
     memset(m, 0, sizeof *m);
 }
 
-/* Lower-case copy of a 36-character GUID; 0 when it is not one. */
+/* Lower-case copy of a 36-character GUID; 0 when it is not one (ASCII only: no locale call). */
 static int norm(const char *in, char out[37])
 {
     size_t i;
-    for (i = 0; i < 36 && in[i]; i++)
-        out[i] = (char)tolower((unsigned char)in[i]);
+    for (i = 0; i < 36 && in[i]; i++) {
+        char c = in[i];
+        out[i] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+    }
     out[i] = '\0';
     return i == 36 && in[36] == '\0';
 }

@@ -81,7 +81,7 @@ typedef struct sitedb_item {
     size_t xml_len;
 } sitedb_item;
 
-/* Lock, load what the site holds, prepare the writers.  Inside a transaction. */
+/* Lock, count what the site holds, prepare the writers.  Inside a transaction. */
 int sitedb_begin(sitedb **out, db *d, const sitedb_options *o);
 /* A category (UpdateType Category); its parent may come later in the pass. */
 int sitedb_category(sitedb *w, const updxml_update *u);
@@ -91,8 +91,17 @@ int sitedb_categories_done(sitedb *w);
 int sitedb_updates(sitedb *w, const sitedb_item *items, size_t n, const sitedb_url *urls,
                    size_t nurls);
 /*
+ * Read what the site holds of these updates (GUIDs), before
+ * sitedb_known_revision is asked about them: all update CIs at once when
+ * they are many against what the site holds, else just these.  Updates a
+ * batch names are read anyway (sitedb_updates), so this is only needed for
+ * sitedb_known_revision.
+ */
+int sitedb_prefetch(sitedb *w, const char *const *ids, size_t n);
+/*
  * The revision of an update the site holds, or 0: lets the caller skip
- * fetching what it already has (a full sync fetches everything).
+ * fetching what it already has (a full sync fetches everything).  Known for
+ * the updates given to sitedb_prefetch.
  */
 int sitedb_known_revision(const sitedb *w, const char *update_id);
 /* Flush, resolve relations, mark superseded updates. */

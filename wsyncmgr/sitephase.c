@@ -638,6 +638,19 @@ int sitephase_run(sync_job *job, db *d, const sync_sup *sup, const sync_source *
     /* Updates: only revisions the site does not hold yet, unless this is a full sync. */
     if ((ret = revision_ids(&p, &fu, a.update, sizeof a.update, &ids, &nids)) < 0)
         goto out;
+    const char **names = malloc((nids ? nids : 1) * sizeof *names);
+    if (!names) {
+        ret = fail(&p, SRC_DOSYNC, "Out of memory", -ENOMEM);
+        goto out;
+    }
+    for (size_t i = 0; i < nids; i++)
+        names[i] = ids[i].id;
+    ret = sitedb_prefetch(p.w, names, nids);
+    free(names);
+    if (ret < 0) {
+        ret = db_fail(&p, ret);
+        goto out;
+    }
     size_t keep = 0;
     for (size_t i = 0; i < nids; i++)
         if (job->kind == SYNC_FULL || sitedb_known_revision(p.w, ids[i].id) < ids[i].revision)

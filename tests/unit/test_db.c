@@ -326,6 +326,22 @@ static void test_prepare_cached(void **state)
     free(n);
 }
 
+/* IN lists are built from a count only; one that does not fit is refused, not cut. */
+static void test_in_list_sql(void **state)
+{
+    (void)state;
+    char buf[64];
+    assert_int_equal(db_in_list_sql(buf, sizeof buf, "SELECT 1 WHERE x IN ", 3, " ORDER BY 1"),
+                     0);
+    assert_string_equal(buf, "SELECT 1 WHERE x IN (?,?,?) ORDER BY 1");
+    assert_int_equal(db_in_list_sql(buf, sizeof buf, "x IN ", 1, NULL), 0);
+    assert_string_equal(buf, "x IN (?)");
+    assert_int_equal(db_in_list_sql(buf, sizeof buf, "x IN ", 40, NULL), CM_ETOOBIG);
+    assert_int_equal(db_in_list_sql(buf, 17, "x IN ", 5, ""), 0);
+    assert_string_equal(buf, "x IN (?,?,?,?,?)");
+    assert_int_equal(db_in_list_sql(buf, 17, "x IN ", 5, "y"), CM_ETOOBIG);
+}
+
 static void test_reconnect(void **state)
 {
     fixture *f = *state;
@@ -352,6 +368,7 @@ int test_db(void)
         cmocka_unit_test_setup_teardown(test_dsn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prepare_cached, setup, teardown),
+        cmocka_unit_test(test_in_list_sql),
     };
     return cmocka_run_group_tests_name("db", tests, NULL, NULL);
 }

@@ -748,6 +748,94 @@ static void test_sitedb_supersede(void **state)
     cat_free(&c);
 }
 
+/* A sitedb of its own (options as run_phase's), in a transaction of f->d. */
+static sitedb *begin_phase(fx *f, lang_set *ls)
+{
+    sitedb *w = NULL;
+    assert_int_equal(lang_parse("en", ls, NULL), 0);
+    sitedb_options o = {.site = "CS1",
+                        .source_id = f->src.source_id,
+                        .langs = ls,
+                        .new_version = 35,
+                        .now = 1400000100};
+    assert_int_equal(db_begin(f->d), 0);
+    if (sitedb_begin(&w, f->d, &o) < 0)
+        fail_msg("sitedb_begin: %s", db_errmsg(f->d));
+    return w;
+}
+
+/*
+ * An incremental sync reads only what it names: the revisions it asks
+ * about, the updates of its batches and their relations' targets, found
+ * one by one in what the site holds; naming many reads everything at once.
+ */
+static void test_sitedb_lookup(void **state)
+{
+    fx *f = *state;
+    cat c;
+    run_out r;
+    lang_set ls;
+    cat_make(&c, 300, 13);
+    run_phase(f, &c, "en", 0, 1, &r);
+    long long held =
+        q(f->d, "SELECT COUNT(*) FROM CI_ConfigurationItems WHERE CIType_ID IN (1, 8)");
+    long long contents = q(f->d, "SELECT COUNT(*) FROM CI_Contents");
+    assert_true(held >= 300);
+
+    /* Two names: only they are known. */
+    size_t a = c.ncats + 5, t = c.ncats + 200, other = c.ncats + 100;
+    while (c.v[a].u.expired || c.v[a].u.nfiles == 0)
+        a++;
+    while (c.v[t].u.expired || is_superseded(f, &c, t) || t == a)
+        t++;
+    sitedb *w = begin_phase(f, &ls);
+    const char *names[] = {c.v[a].u.update_id, "not-a-guid", c.v[t].u.update_id};
+    assert_int_equal(sitedb_prefetch(w, names, 3), 0);
+    assert_int_equal(sitedb_known_revision(w, c.v[a].u.update_id), c.v[a].u.revision);
+    assert_int_equal(sitedb_known_revision(w, c.v[t].u.update_id), c.v[t].u.revision);
+    assert_int_equal(sitedb_known_revision(w, c.v[other].u.update_id), 0);
+
+    /* A new revision of a that supersedes u, which this sync does not name otherwise. */
+    size_t u = c.ncats + 150;
+    while (c.v[u].u.expired || is_superseded(f, &c, u) || u == a || u == t)
+        u++;
+    cat_supersede(&c, a, u);
+    sitedb_item it = {&c.v[a].u, c.v[a].xml, c.v[a].len};
+    assert_int_equal(sitedb_categories_done(w), 0);
+    assert_int_equal(sitedb_updates(w, &it, 1, NULL, 0), 0);
+    assert_int_equal(sitedb_finish(w), 0);
+    const sitedb_stats *st = sitedb_get_stats(w);
+    assert_int_equal(st->revised, 1);
+    assert_int_equal(st->inserted, 0);
+    assert_int_equal(st->newly_superseded, 1);
+    assert_int_equal(st->unresolved_relations, 0);
+    assert_int_equal(db_commit(f->d), 0);
+    sitedb_free(w);
+    assert_int_equal(is_superseded(f, &c, u), 1);
+    assert_int_equal(
+        q(f->d, "SELECT COUNT(*) FROM CI_ConfigurationItems WHERE CIType_ID IN (1, 8)"), held);
+    /* The revision found its content item: updated, not a second one. */
+    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM CI_Contents"), contents);
+    assert_int_equal(q1(f->d, "SELECT ContentVersion FROM CI_Contents WHERE Content_UniqueID = ?",
+                        c.v[a].u.update_id),
+                     c.v[a].u.revision);
+
+    /* Naming a quarter of the site or more reads it all: everything is known. */
+    w = begin_phase(f, &ls);
+    const char **many = calloc(c.n, sizeof *many);
+    assert_non_null(many);
+    size_t k = 0;
+    for (size_t i = c.ncats; i < c.n && (long long)k * 4 < held; i++)
+        many[k++] = c.v[i].u.update_id;
+    assert_int_equal(sitedb_prefetch(w, many, k), 0);
+    assert_int_equal(sitedb_known_revision(w, c.v[c.n - 1].u.update_id), c.v[c.n - 1].u.revision);
+    assert_int_equal(sitedb_known_revision(w, c.v[a].u.update_id), c.v[a].u.revision);
+    assert_int_equal(db_rollback(f->d), 0);
+    sitedb_free(w);
+    free(many);
+    cat_free(&c);
+}
+
 static void test_sitedb_rollback(void **state)
 {
     fx *f = *state;
@@ -937,6 +1025,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_sitedb_first_sync, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sitedb_incremental, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sitedb_supersede, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sitedb_lookup, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sitedb_rollback, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sitedb_bad_metadata, fx_setup, fx_teardown),
         cmocka_unit_test(test_filter_hash)};
