@@ -49,9 +49,9 @@ static cimap_entry *find(const cimap *m, const char *key)
     }
 }
 
-static int grow(cimap *m)
+/* Move the entries to a table of cap slots (a power of two, more than twice the entries). */
+static int rehash(cimap *m, size_t cap)
 {
-    size_t cap = m->cap ? m->cap * 2 : 1024;
     cimap_entry *old = m->slots, *slots = calloc(cap, sizeof *slots);
     size_t oldcap = m->cap;
     if (!slots)
@@ -63,6 +63,19 @@ static int grow(cimap *m)
             *find(m, old[i].id) = old[i];
     free(old);
     return 0;
+}
+
+static int grow(cimap *m)
+{
+    return rehash(m, m->cap ? m->cap * 2 : 1024);
+}
+
+int cimap_reserve(cimap *m, size_t n)
+{
+    size_t cap = m->cap ? m->cap : 1024;
+    while (cap < n * 2 + 2)
+        cap *= 2;
+    return cap == m->cap ? 0 : rehash(m, cap);
 }
 
 cimap_entry *cimap_get(const cimap *m, const char *id)

@@ -32,6 +32,11 @@ typedef struct cimap {
 
 void cimap_init(cimap *m);
 void cimap_free(cimap *m);
+/*
+ * Room for n entries without growing (a sync knows how many updates come):
+ * each growth rehashed the table and touched fresh memory.  0 or -1.
+ */
+int cimap_reserve(cimap *m, size_t n);
 /* The entry for id (any case), or NULL. */
 cimap_entry *cimap_get(const cimap *m, const char *id);
 /* The entry for id, added (zeroed apart from the id) when missing; NULL on ENOMEM or a bad id. */

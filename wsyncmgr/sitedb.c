@@ -277,12 +277,17 @@ static int lookup(sitedb *w, const char *const *ids, size_t n)
 
 int sitedb_prefetch(sitedb *w, const char *const *ids, size_t n)
 {
+    /*
+     * Room for what will be read and what this sync brings, at most, so the
+     * table does not grow on the way (each growth rehashed it whole).
+     */
+    int all = !w->all_loaded && (long long)n * 4 >= w->held;
+    if (cimap_reserve(&w->cis, n + (all ? (size_t)w->held : 0)) < 0)
+        return -ENOMEM;
     if (w->all_loaded)
         return 0;
     /* Naming a quarter of what the site holds or more: one scan is cheaper. */
-    if ((long long)n * 4 >= w->held)
-        return load_cis(w);
-    return lookup(w, ids, n);
+    return all ? load_cis(w) : lookup(w, ids, n);
 }
 
 static int add_name(sitedb *w, long long cat_id, int lcid, const char *name)
