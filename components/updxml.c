@@ -142,10 +142,44 @@ void updxml_free(updxml_update *u)
 /* ---------- parsing ---------- */
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+static pthread_key_t ctxt_key;
+static int ctxt_key_ok;
+
+/* Names a reused context may hold before it is replaced (they stay in its dictionary). */
+#define CTXT_MAX_NAMES 20000
+
+static void ctxt_free(void *c)
+{
+    xmlFreeParserCtxt(c);
+}
 
 static void xml_init(void)
 {
     xmlInitParser();
+    ctxt_key_ok = pthread_key_create(&ctxt_key, ctxt_free) == 0;
+}
+
+/*
+ * This thread's parser context, kept between documents: a new context and
+ * dictionary per document was a sixth of the parse of a small update.
+ * NULL when there is none (the caller then parses with a fresh one).
+ */
+static xmlParserCtxtPtr thread_ctxt(void)
+{
+    if (!ctxt_key_ok)
+        return NULL;
+    xmlParserCtxtPtr c = pthread_getspecific(ctxt_key);
+    if (c && c->dict && xmlDictSize(c->dict) > CTXT_MAX_NAMES) {
+        /* A document with very many names: its dictionary goes with the context. */
+        pthread_setspecific(ctxt_key, NULL);
+        xmlFreeParserCtxt(c);
+        c = NULL;
+    }
+    if (!c && (c = xmlNewParserCtxt()) != NULL && pthread_setspecific(ctxt_key, c) != 0) {
+        xmlFreeParserCtxt(c);
+        c = NULL;
+    }
+    return c;
 }
 
 static int is_el(const xmlNode *n, const char *ns, const char *name)
@@ -771,8 +805,10 @@ int updxml_parse(const char *xml, size_t len, updxml_update *out)
     if (len == 0 || len > INT_MAX || has_doctype(xml, len))
         return CM_EPARSE;
     pthread_once(&xml_once, xml_init);
-    xmlDoc *doc = xmlReadMemory(xml, (int)len, "update.xml", NULL,
-                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+    xmlParserCtxtPtr ctxt = thread_ctxt();
+    xmlDoc *doc = ctxt ? xmlCtxtReadMemory(ctxt, xml, (int)len, "update.xml", NULL, opts)
+                       : xmlReadMemory(xml, (int)len, "update.xml", NULL, opts);
     if (!doc)
         return CM_EPARSE;
     int rc = doc->intSubset || doc->extSubset ? CM_EPARSE : 0;
