@@ -392,6 +392,43 @@ static void test_roundtrip(void **state)
     assert_int_equal(u.nfiles, 0);
 }
 
+/*
+ * The parser context kept between documents: a document full of distinct
+ * names (its dictionary grows past the bound, so the context is replaced),
+ * a malformed one, and the same document read the same before and after.
+ */
+static void test_parser_reuse(void **state)
+{
+    (void)state;
+    updxml_update u, back;
+    build_full(&u);
+    char *x;
+    size_t l;
+    assert_int_equal(updxml_write(&u, &x, &l), 0);
+    assert_int_equal(updxml_parse(x, l, &back), 0);
+    assert_same(&u, &back);
+    updxml_free(&back);
+
+    size_t cap = 30000 * 16 + 64, used = 0;
+    char *names = malloc(cap);
+    assert_non_null(names);
+    used += (size_t)snprintf(names + used, cap - used, "<r>");
+    for (int i = 0; i < 30000; i++)
+        used += (size_t)snprintf(names + used, cap - used, "<n%d/>", i);
+    used += (size_t)snprintf(names + used, cap - used, "</r>");
+    assert_int_equal(updxml_parse(names, used, &back), CM_EPARSE);
+    assert_int_equal(updxml_parse(names, used / 2, &back), CM_EPARSE);
+    free(names);
+
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(updxml_parse(x, l, &back), 0);
+        assert_same(&u, &back);
+        updxml_free(&back);
+    }
+    free(x);
+    updxml_free(&u);
+}
+
 static void test_writer_refuses(void **state)
 {
     (void)state;
@@ -1408,9 +1445,9 @@ int main(int argc, char **argv)
     const struct CMUnitTest updxml_tests[] = {
         cmocka_unit_test(test_spec_example_golden), cmocka_unit_test(test_software_golden),
         cmocka_unit_test(test_category_golden),     cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_writer_refuses),      cmocka_unit_test(test_names_and_guids),
-        cmocka_unit_test(test_hostile_documents),   cmocka_unit_test(test_entities_refused),
-        cmocka_unit_test(test_size_bounds),
+        cmocka_unit_test(test_parser_reuse),        cmocka_unit_test(test_writer_refuses),
+        cmocka_unit_test(test_names_and_guids),     cmocka_unit_test(test_hostile_documents),
+        cmocka_unit_test(test_entities_refused),    cmocka_unit_test(test_size_bounds),
     };
     const struct CMUnitTest cab_tests[] = {
         cmocka_unit_test_setup_teardown(test_cab_write_read, setup_tmp, teardown_tmp),
