@@ -611,10 +611,12 @@ int wsusss_revision_response_read(xmlNode *resp, char *anchor, size_t alen, wsus
 enum { RV_ENVELOPE = 1, RV_BODY, RV_RESPONSE, RV_RESULT, RV_ITEM, RV_IDENTITY, RV_FIELD };
 
 typedef struct rev_reader {
+    int not_answer; /* first, for stream_read() */
+    int nomem;
     int depth; /* depth of the element being read (the envelope is 1) */
     int level; /* the deepest level of the expected path entered, at its own depth */
     int seen_body, seen_response, seen_result, seen_anchor, seen_new;
-    int not_answer, invalid, nomem;
+    int invalid;
     int field; /* 1 UpdateID, 2 RevisionNumber, 3 Anchor: text collected until its end */
     int field_depth;
     int seen_id, seen_rev;
@@ -772,31 +774,70 @@ static void rv_end(void *ctx, const xmlChar *name, const xmlChar *prefix, const 
     r->depth--;
 }
 
-static void rv_error(void *ctx, xmlErrorPtr e)
+static void stream_error(void *ctx, xmlErrorPtr e)
 {
     (void)ctx;
     (void)e;
 }
 
-static xmlEntityPtr rv_entity(void *ctx, const xmlChar *name)
+static xmlEntityPtr stream_entity(void *ctx, const xmlChar *name)
 {
     (void)ctx;
     (void)name;
     return NULL;
 }
 
-static void rv_dtd(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
+/* A DOCTYPE: not an answer these readers read (soap_parse() refuses it too). */
+static void stream_dtd(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
 {
-    rev_reader *r = ((xmlParserCtxtPtr)ctx)->_private;
     (void)name, (void)ext, (void)sys;
-    r->not_answer = 1;
+    *(int *)((xmlParserCtxtPtr)ctx)->_private = 1;
+}
+
+/*
+ * Read xml with a reader's SAX callbacks, with no network, entities or DTD
+ * (as soap_parse() reads), in pieces of 64 KB: libxml2 refuses one push of
+ * more than 10 MB as a "huge input lookup".  The reader's first two members
+ * are its int not_answer and nomem; reading stops once either is set.
+ * 1 when what was read is well formed, 0 when not, -ENOMEM.
+ */
+static int stream_read(const char *xml, size_t len, void *reader, startElementNsSAX2Func start,
+                       endElementNsSAX2Func end, charactersSAXFunc text)
+{
+    const int *flags = reader; /* not_answer, nomem */
+    xmlSAXHandler sax;
+    memset(&sax, 0, sizeof sax);
+    sax.initialized = XML_SAX2_MAGIC;
+    sax.startElementNs = start;
+    sax.endElementNs = end;
+    sax.characters = text;
+    sax.cdataBlock = text;
+    sax.internalSubset = stream_dtd;
+    sax.externalSubset = stream_dtd;
+    sax.getEntity = stream_entity;
+    sax.getParameterEntity = stream_entity;
+    sax.serror = stream_error;
+    xmlParserCtxtPtr ctxt = xmlCreatePushParserCtxt(&sax, NULL, NULL, 0, "soap.xml");
+    if (!ctxt)
+        return -ENOMEM;
+    ctxt->_private = reader;
+    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    for (size_t off = 0; off < len && ctxt->wellFormed && !flags[0] && !flags[1];) {
+        size_t k = len - off < 65536 ? len - off : 65536;
+        xmlParseChunk(ctxt, xml + off, (int)k, 0);
+        off += k;
+    }
+    if (ctxt->wellFormed && !flags[0] && !flags[1])
+        xmlParseChunk(ctxt, NULL, 0, 1);
+    int well_formed = ctxt->wellFormed;
+    xmlFreeParserCtxt(ctxt);
+    return well_formed ? 1 : 0;
 }
 
 int wsusss_revision_response_parse(const char *xml, size_t len, char *anchor, size_t alen,
                                    wsusss_identity **ids, size_t *n)
 {
     rev_reader r;
-    xmlSAXHandler sax;
     *ids = NULL;
     *n = 0;
     if (!xml || len == 0 || len > INT_MAX || alen == 0 || soap_has_doctype(xml, len))
@@ -805,32 +846,9 @@ int wsusss_revision_response_parse(const char *xml, size_t len, char *anchor, si
     r.anchor = anchor;
     r.alen = alen;
     anchor[0] = '\0';
-    memset(&sax, 0, sizeof sax);
-    sax.initialized = XML_SAX2_MAGIC;
-    sax.startElementNs = rv_start;
-    sax.endElementNs = rv_end;
-    sax.characters = rv_text;
-    sax.cdataBlock = rv_text;
-    sax.internalSubset = rv_dtd;
-    sax.externalSubset = rv_dtd;
-    sax.getEntity = rv_entity;
-    sax.getParameterEntity = rv_entity;
-    sax.serror = rv_error;
-    xmlParserCtxtPtr ctxt = xmlCreatePushParserCtxt(&sax, NULL, NULL, 0, "soap.xml");
-    if (!ctxt)
-        return -ENOMEM;
-    ctxt->_private = &r;
-    /* No network, no entity substitution, no DTD (as soap_parse() reads). */
-    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    /* In pieces: one push of more than 10 MB is refused as a "huge input lookup". */
-    for (size_t off = 0; off < len && ctxt->wellFormed;) {
-        size_t k = len - off < 65536 ? len - off : 65536;
-        xmlParseChunk(ctxt, xml + off, (int)k, 0);
-        off += k;
-    }
-    xmlParseChunk(ctxt, NULL, 0, 1);
-    int well_formed = ctxt->wellFormed;
-    xmlFreeParserCtxt(ctxt);
+    int well_formed = stream_read(xml, len, &r, rv_start, rv_end, rv_text);
+    if (well_formed < 0)
+        return well_formed;
     int ret = 0;
     if (r.nomem)
         ret = -ENOMEM;
@@ -978,10 +996,11 @@ enum {
 #define UD_SHORT 256 /* identity and digest fields; anything longer goes to the tree reader */
 
 typedef struct ud_reader {
+    int not_answer; /* first, for stream_read() */
+    int nomem;
     int depth;
     unsigned char what[UD_MAX_DEPTH + 1];
     int seen_body, seen_response, seen_result, seen_updates, seen_urls;
-    int not_answer, nomem;
     /* The update being read. */
     int seen_id, seen_uid, seen_rev, seen_blob, seen_comp, seen_digests;
     char uid[UD_SHORT], rev[UD_SHORT], field[UD_SHORT];
@@ -1011,6 +1030,15 @@ static int ud_grow(void **v, size_t *cap, size_t n, size_t size)
     return 0;
 }
 
+/* Whether ln is the first child named name (soap_child() reads that one); *seen marks it. */
+static int first_of(int *seen, const char *ln, const char *name)
+{
+    if (*seen || strcmp(ln, name) != 0)
+        return 0;
+    *seen = 1;
+    return 1;
+}
+
 /* Which child of an element of kind parent this one is to the reader. */
 static int ud_child(ud_reader *r, int parent, const char *ln, const xmlChar *uri)
 {
@@ -1020,10 +1048,7 @@ static int ud_child(ud_reader *r, int parent, const char *ln, const xmlChar *uri
             r->not_answer = 1;
         return UD_ENVELOPE;
     case UD_ENVELOPE:
-        if (r->seen_body || strcmp(ln, "Body") != 0)
-            return UD_SKIP;
-        r->seen_body = 1;
-        return UD_BODY;
+        return first_of(&r->seen_body, ln, "Body") ? UD_BODY : UD_SKIP;
     case UD_BODY:
         /* The body's first element is the answer; anything else (a Fault) is read elsewhere. */
         if (r->seen_response)
@@ -1033,15 +1058,12 @@ static int ud_child(ud_reader *r, int parent, const char *ln, const xmlChar *uri
             r->not_answer = 1;
         return UD_RESPONSE;
     case UD_RESPONSE:
-        if (r->seen_result || strcmp(ln, "GetUpdateDataResult") != 0)
-            return UD_SKIP;
-        r->seen_result = 1;
-        return UD_RESULT;
+        return first_of(&r->seen_result, ln, "GetUpdateDataResult") ? UD_RESULT : UD_SKIP;
     case UD_RESULT:
-        if (!r->seen_updates && strcmp(ln, "updates") == 0)
-            return r->seen_updates = 1, UD_UPDATES;
-        if (!r->seen_urls && strcmp(ln, "fileUrls") == 0)
-            return r->seen_urls = 1, UD_URLS;
+        if (first_of(&r->seen_updates, ln, "updates"))
+            return UD_UPDATES;
+        if (first_of(&r->seen_urls, ln, "fileUrls"))
+            return UD_URLS;
         return UD_SKIP;
     case UD_UPDATES:
         if (strcmp(ln, "ServerSyncUpdateData") != 0)
@@ -1054,20 +1076,20 @@ static int ud_child(ud_reader *r, int parent, const char *ln, const xmlChar *uri
         r->ndigests = 0;
         return UD_UPDATE;
     case UD_UPDATE:
-        if (!r->seen_id && strcmp(ln, "Id") == 0)
-            return r->seen_id = 1, UD_ID;
-        if (!r->seen_blob && strcmp(ln, "XmlUpdateBlob") == 0)
-            return r->seen_blob = 1, UD_BLOB;
-        if (!r->seen_comp && strcmp(ln, "XmlUpdateBlobCompressed") == 0)
-            return r->seen_comp = 1, UD_BLOB_COMP;
-        if (!r->seen_digests && strcmp(ln, "FileDigestList") == 0)
-            return r->seen_digests = 1, UD_DIGESTS;
+        if (first_of(&r->seen_id, ln, "Id"))
+            return UD_ID;
+        if (first_of(&r->seen_blob, ln, "XmlUpdateBlob"))
+            return UD_BLOB;
+        if (first_of(&r->seen_comp, ln, "XmlUpdateBlobCompressed"))
+            return UD_BLOB_COMP;
+        if (first_of(&r->seen_digests, ln, "FileDigestList"))
+            return UD_DIGESTS;
         return UD_SKIP;
     case UD_ID:
-        if (!r->seen_uid && strcmp(ln, "UpdateID") == 0)
-            return r->seen_uid = 1, UD_FIELD_ID;
-        if (!r->seen_rev && strcmp(ln, "RevisionNumber") == 0)
-            return r->seen_rev = 1, UD_FIELD_REV;
+        if (first_of(&r->seen_uid, ln, "UpdateID"))
+            return UD_FIELD_ID;
+        if (first_of(&r->seen_rev, ln, "RevisionNumber"))
+            return UD_FIELD_REV;
         return UD_SKIP;
     case UD_DIGESTS:
         if (strcmp(ln, "base64Binary") != 0)
@@ -1084,10 +1106,10 @@ static int ud_child(ud_reader *r, int parent, const char *ln, const xmlChar *uri
         r->field[0] = '\0';
         return UD_URL;
     case UD_URL:
-        if (!r->seen_url_digest && strcmp(ln, "FileDigest") == 0)
-            return r->seen_url_digest = 1, UD_FIELD_URL_DIGEST;
-        if (!r->seen_muurl && strcmp(ln, "MUUrl") == 0)
-            return r->seen_muurl = 1, UD_FIELD_MUURL;
+        if (first_of(&r->seen_url_digest, ln, "FileDigest"))
+            return UD_FIELD_URL_DIGEST;
+        if (first_of(&r->seen_muurl, ln, "MUUrl"))
+            return UD_FIELD_MUURL;
         return UD_SKIP;
     case UD_BLOB:
         /* The update inline as elements: the tree reader serializes it back. */
@@ -1291,13 +1313,6 @@ static void ud_end(void *ctx, const xmlChar *name, const xmlChar *prefix, const 
     }
 }
 
-static void ud_dtd(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
-{
-    ud_reader *r = ((xmlParserCtxtPtr)ctx)->_private;
-    (void)name, (void)ext, (void)sys;
-    r->not_answer = 1;
-}
-
 static void ud_free(ud_reader *r)
 {
     wsusss_update_data_free(r->ups, r->nups);
@@ -1311,7 +1326,6 @@ int wsusss_update_response_parse(const char *xml, size_t len, wsusss_update_data
                                  size_t *nups, wsusss_file_url **urls, size_t *nurls)
 {
     ud_reader r;
-    xmlSAXHandler sax;
     *ups = NULL;
     *nups = 0;
     *urls = NULL;
@@ -1322,31 +1336,9 @@ int wsusss_update_response_parse(const char *xml, size_t len, wsusss_update_data
     soap_buf_init(&r.blob);
     soap_buf_init(&r.comp);
     soap_buf_init(&r.muurl);
-    memset(&sax, 0, sizeof sax);
-    sax.initialized = XML_SAX2_MAGIC;
-    sax.startElementNs = ud_start;
-    sax.endElementNs = ud_end;
-    sax.characters = ud_text;
-    sax.cdataBlock = ud_text;
-    sax.internalSubset = ud_dtd;
-    sax.externalSubset = ud_dtd;
-    sax.getEntity = rv_entity;
-    sax.getParameterEntity = rv_entity;
-    sax.serror = rv_error;
-    xmlParserCtxtPtr ctxt = xmlCreatePushParserCtxt(&sax, NULL, NULL, 0, "soap.xml");
-    if (!ctxt)
-        return -ENOMEM;
-    ctxt->_private = &r;
-    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    for (size_t off = 0; off < len && ctxt->wellFormed && !r.not_answer && !r.nomem;) {
-        size_t k = len - off < 65536 ? len - off : 65536;
-        xmlParseChunk(ctxt, xml + off, (int)k, 0);
-        off += k;
-    }
-    if (ctxt->wellFormed && !r.not_answer && !r.nomem)
-        xmlParseChunk(ctxt, NULL, 0, 1);
-    int well_formed = ctxt->wellFormed;
-    xmlFreeParserCtxt(ctxt);
+    int well_formed = stream_read(xml, len, &r, ud_start, ud_end, ud_text);
+    if (well_formed < 0)
+        r.nomem = 1;
     soap_buf_free(&r.blob);
     soap_buf_free(&r.comp);
     soap_buf_free(&r.muurl);

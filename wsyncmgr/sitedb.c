@@ -200,24 +200,32 @@ static int load_cis(sitedb *w)
 #define LOOKUP_IN 100 /* GUIDs per IN list */
 
 /* The update CIs (and their contents) of up to LOOKUP_IN lower-case GUIDs. */
-static int lookup_some(sitedb *w, const char *const *ids, size_t n)
+/* "<head>(?,...)" prepared (kept by the connection) with the n GUIDs bound. */
+static int in_query(sitedb *w, db_stmt **s, const char *head, const char *const *ids, size_t n)
 {
     char sql[1024];
-    db_stmt *s;
     int ret;
+    *s = NULL;
+    if ((ret = db_in_list_sql(sql, sizeof sql, head, n, NULL)) < 0 ||
+        (ret = db_prepare_cached(w->d, s, sql)) < 0)
+        return ret;
+    for (size_t i = 0; i < n && ret == 0; i++)
+        ret = db_bind_text(*s, (int)i + 1, ids[i]);
+    return ret;
+}
+
+static int lookup_some(sitedb *w, const char *const *ids, size_t n)
+{
+    db_stmt *s;
     /*
      * CIs this phase writes carry the GUID as updxml gives it: lower case.
      * The type is checked here, not in the statement: with it there, SQLite
      * reads every update through the type's index (70 ms a list, not 0.3).
      */
-    if ((ret = db_in_list_sql(sql, sizeof sql,
-                              "SELECT CI_UniqueID, CI_ID, RevisionNumber, IsExpired, IsSuperseded, "
-                              "CIType_ID FROM CI_ConfigurationItems WHERE CI_UniqueID IN ",
-                              n, NULL)) < 0 ||
-        (ret = db_prepare_cached(w->d, &s, sql)) < 0)
-        return ret;
-    for (size_t i = 0; i < n && ret == 0; i++)
-        ret = db_bind_text(s, (int)i + 1, ids[i]);
+    int ret = in_query(w, &s,
+                       "SELECT CI_UniqueID, CI_ID, RevisionNumber, IsExpired, IsSuperseded, "
+                       "CIType_ID FROM CI_ConfigurationItems WHERE CI_UniqueID IN ",
+                       ids, n);
     while (ret == 0 && (ret = db_step(s)) == 1) {
         long long type = db_col_int(s, 5);
         if (type == 1 || type == 8)
@@ -227,14 +235,9 @@ static int lookup_some(sitedb *w, const char *const *ids, size_t n)
     db_finalize(s);
     if (ret < 0)
         return ret;
-    if ((ret = db_in_list_sql(sql, sizeof sql,
-                              "SELECT Content_UniqueID, Content_ID FROM CI_Contents WHERE "
-                              "Content_UniqueID IN ",
-                              n, NULL)) < 0 ||
-        (ret = db_prepare_cached(w->d, &s, sql)) < 0)
-        return ret;
-    for (size_t i = 0; i < n && ret == 0; i++)
-        ret = db_bind_text(s, (int)i + 1, ids[i]);
+    ret = in_query(
+        w, &s, "SELECT Content_UniqueID, Content_ID FROM CI_Contents WHERE Content_UniqueID IN ",
+        ids, n);
     while (ret == 0 && (ret = db_step(s)) == 1) {
         cimap_entry *e = cimap_get(&w->cis, db_col_text(s, 0));
         if (e)
