@@ -165,15 +165,17 @@ static size_t localized_rows(const sitedb *w, const updxml_update *u, loc_row *o
 /* Loading what the site holds                                         */
 /* ------------------------------------------------------------------ */
 
-static void ci_from_row(sitedb *w, db_stmt *s)
+/* An update CI read from the site; NULL when it is not a GUID or this phase wrote it already. */
+static cimap_entry *ci_from_row(sitedb *w, db_stmt *s)
 {
     cimap_entry *e = cimap_put(&w->cis, db_col_text(s, 0));
     if (!e || e->seen)
-        return; /* not a GUID (a CI this phase never writes), or written by it already */
+        return NULL;
     e->ci_id = db_col_int(s, 1);
     e->revision = (int)db_col_int(s, 2);
     e->is_expired = db_col_int(s, 3) != 0;
     e->is_superseded = db_col_int(s, 4) != 0;
+    return e;
 }
 
 static int load_cis(sitedb *w)
@@ -187,8 +189,7 @@ static int load_cis(sitedb *w)
     if (ret < 0)
         return ret;
     while ((ret = db_step(s)) == 1) {
-        ci_from_row(w, s);
-        cimap_entry *e = cimap_get(&w->cis, db_col_text(s, 0));
+        cimap_entry *e = ci_from_row(w, s);
         if (e)
             e->content_id = db_col_is_null(s, 5) ? 0 : db_col_int(s, 5);
     }
@@ -199,7 +200,6 @@ static int load_cis(sitedb *w)
 
 #define LOOKUP_IN 100 /* GUIDs per IN list */
 
-/* The update CIs (and their contents) of up to LOOKUP_IN lower-case GUIDs. */
 /* "<head>(?,...)" prepared (kept by the connection) with the n GUIDs bound. */
 static int in_query(sitedb *w, db_stmt **s, const char *head, const char *const *ids, size_t n)
 {
@@ -214,6 +214,7 @@ static int in_query(sitedb *w, db_stmt **s, const char *head, const char *const 
     return ret;
 }
 
+/* The update CIs (and their contents) of up to LOOKUP_IN lower-case GUIDs. */
 static int lookup_some(sitedb *w, const char *const *ids, size_t n)
 {
     db_stmt *s;
@@ -240,7 +241,7 @@ static int lookup_some(sitedb *w, const char *const *ids, size_t n)
         ids, n);
     while (ret == 0 && (ret = db_step(s)) == 1) {
         cimap_entry *e = cimap_get(&w->cis, db_col_text(s, 0));
-        if (e)
+        if (e && !e->seen)
             e->content_id = db_col_int(s, 1);
         ret = 0;
     }
