@@ -608,13 +608,18 @@ int wsusss_revision_response_read(xmlNode *resp, char *anchor, size_t alen, wsus
  * name, as soap_child() finds it in the tree, and other elements are
  * skipped with what they hold.
  */
+/* What every stream reader's state begins with (see stream_read()). */
+typedef struct stream_flags {
+    int not_answer; /* not the answer this reader reads: the caller asks the tree reader */
+    int nomem;
+} stream_flags;
+
 enum { RV_ENVELOPE = 1, RV_BODY, RV_RESPONSE, RV_RESULT, RV_ITEM, RV_IDENTITY, RV_FIELD };
 
 typedef struct rev_reader {
-    int not_answer; /* first, for stream_read() */
-    int nomem;
-    int depth; /* depth of the element being read (the envelope is 1) */
-    int level; /* the deepest level of the expected path entered, at its own depth */
+    stream_flags f; /* first, for stream_read() */
+    int depth;      /* depth of the element being read (the envelope is 1) */
+    int level;      /* the deepest level of the expected path entered, at its own depth */
     int seen_body, seen_response, seen_result, seen_anchor, seen_new;
     int invalid;
     int field; /* 1 UpdateID, 2 RevisionNumber, 3 Anchor: text collected until its end */
@@ -641,7 +646,7 @@ static void rv_start(void *ctx, const xmlChar *name, const xmlChar *prefix, cons
     case 0:
         /* The root: a SOAP 1.1 envelope, as soap_parse() requires. */
         if (strcmp(ln, "Envelope") != 0 || !uri || strcmp((const char *)uri, SOAP_ENV_NS) != 0)
-            r->not_answer = 1;
+            r->f.not_answer = 1;
         else
             r->level = RV_ENVELOPE;
         return;
@@ -655,7 +660,7 @@ static void rv_start(void *ctx, const xmlChar *name, const xmlChar *prefix, cons
             return;
         r->seen_response = 1;
         if (strcmp(ln, "GetRevisionIdListResponse") != 0)
-            r->not_answer = 1;
+            r->f.not_answer = 1;
         else
             r->level = RV_RESPONSE;
         return;
@@ -747,7 +752,7 @@ static void rv_identity_done(rev_reader *r)
         size_t cap = r->cap ? r->cap * 2 : 1024;
         wsusss_identity *nv = realloc(r->v, cap * sizeof *nv);
         if (!nv) {
-            r->nomem = 1;
+            r->f.nomem = 1;
             return;
         }
         r->v = nv;
@@ -767,7 +772,7 @@ static void rv_end(void *ctx, const xmlChar *name, const xmlChar *prefix, const 
             r->level = r->field_depth == RV_RESULT + 1 ? RV_RESULT : RV_IDENTITY;
         }
     } else if (r->level == r->depth) {
-        if (r->level == RV_IDENTITY && !r->invalid && !r->nomem)
+        if (r->level == RV_IDENTITY && !r->invalid && !r->f.nomem)
             rv_identity_done(r);
         r->level--;
     }
@@ -791,20 +796,20 @@ static xmlEntityPtr stream_entity(void *ctx, const xmlChar *name)
 static void stream_dtd(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
 {
     (void)name, (void)ext, (void)sys;
-    *(int *)((xmlParserCtxtPtr)ctx)->_private = 1;
+    ((stream_flags *)((xmlParserCtxtPtr)ctx)->_private)->not_answer = 1;
 }
 
 /*
  * Read xml with a reader's SAX callbacks, with no network, entities or DTD
  * (as soap_parse() reads), in pieces of 64 KB: libxml2 refuses one push of
- * more than 10 MB as a "huge input lookup".  The reader's first two members
- * are its int not_answer and nomem; reading stops once either is set.
+ * more than 10 MB as a "huge input lookup".  The reader's state begins with
+ * its stream_flags; reading stops once either flag is set.
  * 1 when what was read is well formed, 0 when not, -ENOMEM.
  */
 static int stream_read(const char *xml, size_t len, void *reader, startElementNsSAX2Func start,
                        endElementNsSAX2Func end, charactersSAXFunc text)
 {
-    const int *flags = reader; /* not_answer, nomem */
+    const stream_flags *flags = reader; /* the reader's first member */
     xmlSAXHandler sax;
     memset(&sax, 0, sizeof sax);
     sax.initialized = XML_SAX2_MAGIC;
@@ -822,12 +827,12 @@ static int stream_read(const char *xml, size_t len, void *reader, startElementNs
         return -ENOMEM;
     ctxt->_private = reader;
     xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    for (size_t off = 0; off < len && ctxt->wellFormed && !flags[0] && !flags[1];) {
+    for (size_t off = 0; off < len && ctxt->wellFormed && !flags->not_answer && !flags->nomem;) {
         size_t k = len - off < 65536 ? len - off : 65536;
         xmlParseChunk(ctxt, xml + off, (int)k, 0);
         off += k;
     }
-    if (ctxt->wellFormed && !flags[0] && !flags[1])
+    if (ctxt->wellFormed && !flags->not_answer && !flags->nomem)
         xmlParseChunk(ctxt, NULL, 0, 1);
     int well_formed = ctxt->wellFormed;
     xmlFreeParserCtxt(ctxt);
@@ -850,9 +855,9 @@ int wsusss_revision_response_parse(const char *xml, size_t len, char *anchor, si
     if (well_formed < 0)
         return well_formed;
     int ret = 0;
-    if (r.nomem)
+    if (r.f.nomem)
         ret = -ENOMEM;
-    else if (!well_formed || r.not_answer || !r.seen_response)
+    else if (!well_formed || r.f.not_answer || !r.seen_response)
         ret = WSUSSS_NOT_THIS_ANSWER;
     else if (!r.seen_result || !r.seen_anchor || r.invalid)
         ret = CM_EPARSE;
@@ -996,8 +1001,7 @@ enum {
 #define UD_SHORT 256 /* identity and digest fields; anything longer goes to the tree reader */
 
 typedef struct ud_reader {
-    int not_answer; /* first, for stream_read() */
-    int nomem;
+    stream_flags f; /* first, for stream_read() */
     int depth;
     unsigned char what[UD_MAX_DEPTH + 1];
     int seen_body, seen_response, seen_result, seen_updates, seen_urls;
@@ -1045,7 +1049,7 @@ static int ud_child(ud_reader *r, int parent, const char *ln, const xmlChar *uri
     switch (parent) {
     case 0: /* the root: a SOAP 1.1 envelope, as soap_parse() requires */
         if (strcmp(ln, "Envelope") != 0 || !uri || strcmp((const char *)uri, SOAP_ENV_NS) != 0)
-            r->not_answer = 1;
+            r->f.not_answer = 1;
         return UD_ENVELOPE;
     case UD_ENVELOPE:
         return first_of(&r->seen_body, ln, "Body") ? UD_BODY : UD_SKIP;
@@ -1055,7 +1059,7 @@ static int ud_child(ud_reader *r, int parent, const char *ln, const xmlChar *uri
             return UD_SKIP;
         r->seen_response = 1;
         if (strcmp(ln, "GetUpdateDataResponse") != 0)
-            r->not_answer = 1;
+            r->f.not_answer = 1;
         return UD_RESPONSE;
     case UD_RESPONSE:
         return first_of(&r->seen_result, ln, "GetUpdateDataResult") ? UD_RESULT : UD_SKIP;
@@ -1113,7 +1117,7 @@ static int ud_child(ud_reader *r, int parent, const char *ln, const xmlChar *uri
         return UD_SKIP;
     case UD_BLOB:
         /* The update inline as elements: the tree reader serializes it back. */
-        r->not_answer = 1;
+        r->f.not_answer = 1;
         return UD_SKIP;
     default:
         return UD_SKIP;
@@ -1140,7 +1144,7 @@ static void ud_start(void *ctx, const xmlChar *name, const xmlChar *prefix, cons
 static void ud_short(ud_reader *r, char *buf, size_t *used, const xmlChar *ch, int len)
 {
     if (*used + (size_t)len >= UD_SHORT) {
-        r->not_answer = 1;
+        r->f.not_answer = 1;
         return;
     }
     memcpy(buf + *used, ch, (size_t)len);
@@ -1166,7 +1170,7 @@ static void ud_text(void *ctx, const xmlChar *ch, int len)
         return;
     case UD_BLOB:
         if (r->blob.len + (size_t)len > WSUSSS_MAX_BLOB)
-            r->not_answer = 1; /* too big: refused by the tree reader */
+            r->f.not_answer = 1; /* too big: refused by the tree reader */
         else
             soap_buf_add(&r->blob, (const char *)ch, (size_t)len);
         return;
@@ -1189,13 +1193,13 @@ static void ud_update_done(ud_reader *r)
     long long rev;
     memset(&u, 0, sizeof u);
     if (r->blob.err || r->comp.err) {
-        r->nomem = 1;
+        r->f.nomem = 1;
         return;
     }
     /* read_identity(): the text as a 64-byte buffer holds it. */
     if (r->uidlen > 63 || r->revlen > 63 || !r->seen_rev ||
         wsusss_guid_parse(r->uid, u.id.id) < 0) {
-        r->not_answer = 1;
+        r->f.not_answer = 1;
         return;
     }
     p = r->rev;
@@ -1206,19 +1210,19 @@ static void ud_update_done(ud_reader *r)
     while (isspace((unsigned char)*end))
         end++;
     if (end == p || *end || errno || rev < 0 || rev > 0x7fffffff) {
-        r->not_answer = 1;
+        r->f.not_answer = 1;
         return;
     }
     u.id.revision = (int)rev;
     /* read_blob(): exactly one of the two forms, not empty. */
     if (r->seen_blob == r->seen_comp || (r->seen_blob && r->blob.len == 0)) {
-        r->not_answer = 1;
+        r->f.not_answer = 1;
         return;
     }
     if (r->seen_blob) {
         u.xml = malloc(r->blob.len + 1);
         if (!u.xml) {
-            r->nomem = 1;
+            r->f.nomem = 1;
             return;
         }
         memcpy(u.xml, r->blob.data, r->blob.len);
@@ -1238,9 +1242,9 @@ static void ud_update_done(ud_reader *r)
         if (ret < 0) {
             free(u.xml);
             if (ret == -ENOMEM)
-                r->nomem = 1;
+                r->f.nomem = 1;
             else
-                r->not_answer = 1;
+                r->f.not_answer = 1;
             return;
         }
         u.was_compressed = 1;
@@ -1249,7 +1253,7 @@ static void ud_update_done(ud_reader *r)
         u.digests = malloc(r->ndigests * sizeof *u.digests);
         if (!u.digests) {
             free(u.xml);
-            r->nomem = 1;
+            r->f.nomem = 1;
             return;
         }
         memcpy(u.digests, r->digests, r->ndigests * sizeof *u.digests);
@@ -1258,7 +1262,7 @@ static void ud_update_done(ud_reader *r)
     if (ud_grow((void **)&r->ups, &r->capups, r->nups, sizeof *r->ups) < 0) {
         free(u.xml);
         free(u.digests);
-        r->nomem = 1;
+        r->f.nomem = 1;
         return;
     }
     r->ups[r->nups++] = u;
@@ -1270,7 +1274,7 @@ static void ud_end(void *ctx, const xmlChar *name, const xmlChar *prefix, const 
     (void)name, (void)prefix, (void)uri;
     int what = r->depth <= UD_MAX_DEPTH ? r->what[r->depth] : UD_SKIP;
     r->depth--;
-    if (r->not_answer || r->nomem)
+    if (r->f.not_answer || r->f.nomem)
         return;
     switch (what) {
     case UD_UPDATE:
@@ -1279,7 +1283,7 @@ static void ud_end(void *ctx, const xmlChar *name, const xmlChar *prefix, const 
     case UD_FIELD_DIGEST:
         /* soap_text(), trimmed, in a 48-byte digest. */
         if (ud_grow((void **)&r->digests, &r->capdigests, r->ndigests, sizeof *r->digests) < 0) {
-            r->nomem = 1;
+            r->f.nomem = 1;
             return;
         }
         trim(r->field);
@@ -1296,13 +1300,13 @@ static void ud_end(void *ctx, const xmlChar *name, const xmlChar *prefix, const 
         if (r->seen_muurl) {
             soap_buf_add(&r->muurl, "", 1);
             if (r->muurl.err || !(v.mu_url = strdup(r->muurl.data))) {
-                r->nomem = 1;
+                r->f.nomem = 1;
                 return;
             }
         }
         if (ud_grow((void **)&r->urls, &r->capurls, r->nurls, sizeof *r->urls) < 0) {
             free(v.mu_url);
-            r->nomem = 1;
+            r->f.nomem = 1;
             return;
         }
         r->urls[r->nurls++] = v;
@@ -1338,15 +1342,15 @@ int wsusss_update_response_parse(const char *xml, size_t len, wsusss_update_data
     soap_buf_init(&r.muurl);
     int well_formed = stream_read(xml, len, &r, ud_start, ud_end, ud_text);
     if (well_formed < 0)
-        r.nomem = 1;
+        r.f.nomem = 1;
     soap_buf_free(&r.blob);
     soap_buf_free(&r.comp);
     soap_buf_free(&r.muurl);
     free(r.digests);
     int ret = 0;
-    if (r.nomem)
+    if (r.f.nomem)
         ret = -ENOMEM;
-    else if (!well_formed || r.not_answer || !r.seen_response || !r.seen_result)
+    else if (!well_formed || r.f.not_answer || !r.seen_response || !r.seen_result)
         ret = WSUSSS_NOT_THIS_ANSWER; /* the tree reader tells what it is */
     if (ret < 0) {
         ud_free(&r);
