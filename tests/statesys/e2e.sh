@@ -102,7 +102,7 @@ check "an unknown task is a usage error (2)" test $rc -eq 2
 
 # Delete Aged Status: states older than 5 days go (the 2014 seed message and one from ten
 # days ago), the rest stays.
-setting "Aged Status Days" 5
+check "statesys reads the new age" setting_live "Aged Status Days" 5
 report "$SEED_CLIENT" PS1WIN7X64 "$(message "$(wmi_ago 864000)" 234 "Old/Topic" 1000 1)" >"$root/old.xml"
 utf16 "$root/old.xml" | drop OLDSTATE.SMX
 check "old state stored" wait_for 30 is "SELECT COUNT(*) FROM SR_CurrentState WHERE TopicID = 'Old/Topic'" 1

@@ -53,6 +53,14 @@ is() { [ "$(sql "$1")" = "$2" ]; }
 more() { local v; v=$(sql "$1"); [ -n "$v" ] && [ "$v" -gt "$2" ]; }
 
 setting() { "$CMSITE" config --root "$root" SMS_STATE_SYSTEM "$1" "$2" >/dev/null; }
+# setting_live NAME VALUE: the same while statesys runs, returning once statesys has read it
+# (it re-reads its settings every few seconds; a test that goes on before then races it).
+setting_live() {
+    local n
+    n=$(grep -cF "Component settings changed" "$sslog" 2>/dev/null)
+    setting "$1" "$2"
+    wait_for 30 bash -c "[ \"\$(grep -cF 'Component settings changed' '$sslog')\" -gt ${n:-0} ]"
+}
 
 # utf16 FILE: UTF-8 text to UTF-16LE with a byte order mark, as MP_Relay writes.
 utf16() { printf '\xff\xfe'; iconv -f UTF-8 -t UTF-16LE "$1"; }
