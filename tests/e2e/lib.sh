@@ -14,13 +14,17 @@ finish() {
     if [ "$fails" -ne 0 ]; then
         echo "---- logs of $root ----"
         for f in "$root"/logs/*; do [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }; done
+        for f in "$root"/*.stderr; do [ -s "$f" ] && { echo "== $f"; tail -n 20 "$f"; }; done
+        # Again at the end: meson shows only the last 100 lines of a failed test.
+        printf 'FAILED: %s\n' "${failed[@]}"
     fi
     rm -rf "$root"
 }
 trap finish EXIT
 
 ok() { echo "ok - $*"; }
-bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
+failed=()
+bad() { echo "FAIL - $*"; fails=$((fails + 1)); failed+=("$*"); }
 
 # wait_for SECONDS COMMAND...: true once COMMAND succeeds, false at the deadline.
 wait_for() {

@@ -62,10 +62,15 @@ free_port() {
     return 1
 }
 
-# start_wsusd NAME ROOT PORT: a wsusd on PORT (and PORT+1 for SSL), waiting until it serves.
+# start_wsusd NAME ROOT PORT: a wsusd on PORT (and PORT+1 for SSL), waiting until it serves;
+# when it does not, what it said (the test may delete ROOT before the logs are shown).
 start_wsusd() {
     start "$1" "$WSUSD" --root "$2" --port "$3" --ssl-port $(($3 + 1))
-    wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$3/ClientWebService/wusserverversion.xml"
+    wait_for 60 curl -s -o /dev/null "http://127.0.0.1:$3/ClientWebService/wusserverversion.xml" &&
+        return 0
+    echo "# $1 does not serve on port $3 (running: $(kill -0 "${PIDS[$1]}" 2>/dev/null && echo yes || echo no)); its stderr and log:"
+    tail -n 20 "$root/$1.stderr" "$2/logs/wsusd.log" 2>/dev/null | sed 's/^/# /'
+    return 1
 }
 
 # api PORT OPERATION [INNER-XML] [USER:PASSWORD]: call the administration API, print the answer.
