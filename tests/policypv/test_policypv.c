@@ -78,51 +78,6 @@ static char *golden(const char *name)
     return s;
 }
 
-/* Run a statement; fmt names the parameters: t text, i integer. */
-static void sqlx(db *d, const char *sql, const char *fmt, ...)
-{
-    db_stmt *st;
-    va_list ap;
-    if (db_prepare(d, &st, sql) < 0)
-        fail_msg("prepare %s: %s", sql, db_errmsg(d));
-    va_start(ap, fmt);
-    for (int i = 0; fmt && fmt[i]; i++) {
-        if (fmt[i] == 'i')
-            db_bind_int(st, i + 1, va_arg(ap, long long));
-        else
-            db_bind_text(st, i + 1, va_arg(ap, const char *));
-    }
-    va_end(ap);
-    if (db_step(st) < 0)
-        fail_msg("%s: %s", sql, db_errmsg(d));
-    db_finalize(st);
-}
-
-static long long qint(db *d, const char *sql, const char *p1)
-{
-    long long v = -1;
-    int ret = db_query_int(d, sql, p1, NULL, &v);
-    if (ret == CM_ENOTFOUND)
-        return -1;
-    if (ret < 0)
-        fail_msg("%s: %s", sql, db_errmsg(d));
-    return v;
-}
-
-static char *qtext(db *d, const char *sql, const char *p1)
-{
-    db_stmt *st;
-    char *out = NULL;
-    if (db_prepare(d, &st, sql) < 0)
-        fail_msg("prepare %s: %s", sql, db_errmsg(d));
-    if (p1)
-        db_bind_text(st, 1, p1);
-    if (db_step(st) == 1)
-        out = strdup(db_col_text(st, 0));
-    db_finalize(st);
-    return out;
-}
-
 static int count_files(const char *dir)
 {
     char cmd[600];
@@ -220,55 +175,57 @@ static int teardown_db(void **state)
 /* An update source of a site at a content version in all three tables; returns its ID. */
 static long long add_source(db *d, const char *uid, const char *site, long long cv)
 {
-    sqlx(d,
-         "INSERT INTO CI_UpdateSources (UpdateSource_UniqueID, UpdateSourceName, SourceSite, "
-         "ContentVersion) VALUES (?, 'WSUS Enterprise Server', ?, ?)",
-         "tti", uid, site, cv);
-    long long id = qint(d,
-                        "SELECT UpdateSource_ID FROM CI_UpdateSources WHERE "
-                        "UpdateSource_UniqueID = ?",
-                        uid);
-    sqlx(d,
-         "INSERT INTO Update_SyncStatus (SiteCode, UpdateSource_ID, WSUSServerName, "
-         "ContentVersion, SyncCatalogVersion) VALUES (?, ?, 'ps1site.contoso.com', ?, ?)",
-         "tiii", site, id, cv, cv);
+    tu_sql(d,
+           "INSERT INTO CI_UpdateSources (UpdateSource_UniqueID, UpdateSourceName, SourceSite, "
+           "ContentVersion) VALUES (?, 'WSUS Enterprise Server', ?, ?)",
+           "tti", uid, site, cv);
+    long long id = tu_qint(d,
+                           "SELECT UpdateSource_ID FROM CI_UpdateSources WHERE "
+                           "UpdateSource_UniqueID = ?",
+                           uid);
+    tu_sql(d,
+           "INSERT INTO Update_SyncStatus (SiteCode, UpdateSource_ID, WSUSServerName, "
+           "ContentVersion, SyncCatalogVersion) VALUES (?, ?, 'ps1site.contoso.com', ?, ?)",
+           "tiii", site, id, cv, cv);
     return id;
 }
 
 static void add_location(db *d, long long id, const char *site, const char *server, const char *url,
                          long long cv, long long internet, long long order)
 {
-    sqlx(d,
-         "INSERT INTO WSUSServerLocations (UpdateSource_ID, SiteCode, ServerName, WSUSURL, "
-         "ContentVersion, IsInternetFacing) VALUES (?, ?, ?, ?, ?, ?)",
-         "itttii", id, site, server, url, cv, internet);
-    sqlx(d,
-         "INSERT INTO SoftwareUpdatePoints (SiteCode, ServerName, InstallOrder, IsInternetFacing) "
-         "VALUES (?, ?, ?, ?)",
-         "ttii", site, server, order, internet);
+    tu_sql(d,
+           "INSERT INTO WSUSServerLocations (UpdateSource_ID, SiteCode, ServerName, WSUSURL, "
+           "ContentVersion, IsInternetFacing) VALUES (?, ?, ?, ?, ?, ?)",
+           "itttii", id, site, server, url, cv, internet);
+    tu_sql(
+        d,
+        "INSERT INTO SoftwareUpdatePoints (SiteCode, ServerName, InstallOrder, IsInternetFacing) "
+        "VALUES (?, ?, ?, ?)",
+        "ttii", site, server, order, internet);
 }
 
 /* What spProcessSUMSyncStateMessage does after a sync: all three tables to one version. */
 static void set_version(db *d, long long id, const char *site, long long cv)
 {
-    sqlx(d, "UPDATE CI_UpdateSources SET ContentVersion = ? WHERE UpdateSource_ID = ?", "ii", cv,
-         id);
-    sqlx(d,
-         "UPDATE Update_SyncStatus SET ContentVersion = ?, SyncCatalogVersion = ? WHERE "
-         "UpdateSource_ID = ? AND SiteCode = ?",
-         "iiit", cv, cv, id, site);
-    sqlx(d,
-         "UPDATE WSUSServerLocations SET ContentVersion = ? WHERE UpdateSource_ID = ? AND "
-         "SiteCode = ?",
-         "iit", cv, id, site);
+    tu_sql(d, "UPDATE CI_UpdateSources SET ContentVersion = ? WHERE UpdateSource_ID = ?", "ii", cv,
+           id);
+    tu_sql(d,
+           "UPDATE Update_SyncStatus SET ContentVersion = ?, SyncCatalogVersion = ? WHERE "
+           "UpdateSource_ID = ? AND SiteCode = ?",
+           "iiit", cv, cv, id, site);
+    tu_sql(d,
+           "UPDATE WSUSServerLocations SET ContentVersion = ? WHERE UpdateSource_ID = ? AND "
+           "SiteCode = ?",
+           "iit", cv, id, site);
 }
 
 static char *policy_version_of(db *d, const char *site)
 {
-    return qtext(d,
-                 "SELECT p.Version FROM Policy p JOIN SettingsPolicy s ON s.PolicyID = p.PolicyID "
-                 "WHERE s.SourceType = 'UpdateSource' AND s.SourceID = ?",
-                 site);
+    return tu_qtext(
+        d,
+        "SELECT p.Version FROM Policy p JOIN SettingsPolicy s ON s.PolicyID = p.PolicyID "
+        "WHERE s.SourceType = 'UpdateSource' AND s.SourceID = ?",
+        site);
 }
 
 /* ------------------------------------------------------------------ */
@@ -383,18 +340,20 @@ static void assert_rows_agree(db *d, const char *site, const char *version)
 {
     char why[200], h[80];
     assert_int_equal(policy_verify(d, site, why, sizeof why), 0);
-    char *pid = qtext(d,
-                      "SELECT PolicyID FROM SettingsPolicy WHERE SourceType = 'UpdateSource' AND "
-                      "SourceID = ?",
-                      site);
+    char *pid =
+        tu_qtext(d,
+                 "SELECT PolicyID FROM SettingsPolicy WHERE SourceType = 'UpdateSource' AND "
+                 "SourceID = ?",
+                 site);
     assert_non_null(pid);
-    char *body = qtext(d, "SELECT Body FROM Policy WHERE PolicyID = ?", pid);
-    char *hash = qtext(d, "SELECT PolicyHash FROM Policy WHERE PolicyID = ?", pid);
-    char *ver = qtext(d, "SELECT Version FROM Policy WHERE PolicyID = ?", pid);
-    char *pav = qtext(d, "SELECT Version FROM PolicyAssignment WHERE PolicyID = ?", pid);
-    char *pab = qtext(d, "SELECT Body FROM PolicyAssignment WHERE PolicyID = ?", pid);
-    char *pah = qtext(d, "SELECT BodyHash FROM PolicyAssignment WHERE PolicyID = ?", pid);
-    assert_int_equal(qint(d, "SELECT InProcess FROM PolicyAssignment WHERE PolicyID = ?", pid), 0);
+    char *body = tu_qtext(d, "SELECT Body FROM Policy WHERE PolicyID = ?", pid);
+    char *hash = tu_qtext(d, "SELECT PolicyHash FROM Policy WHERE PolicyID = ?", pid);
+    char *ver = tu_qtext(d, "SELECT Version FROM Policy WHERE PolicyID = ?", pid);
+    char *pav = tu_qtext(d, "SELECT Version FROM PolicyAssignment WHERE PolicyID = ?", pid);
+    char *pab = tu_qtext(d, "SELECT Body FROM PolicyAssignment WHERE PolicyID = ?", pid);
+    char *pah = tu_qtext(d, "SELECT BodyHash FROM PolicyAssignment WHERE PolicyID = ?", pid);
+    assert_int_equal(tu_qint(d, "SELECT InProcess FROM PolicyAssignment WHERE PolicyID = ?", pid),
+                     0);
     assert_string_equal(ver, version);
     assert_string_equal(pav, version);
     assert_int_equal(policy_hash(body, strlen(body), h, sizeof h), 0);
@@ -419,8 +378,8 @@ static void test_no_policy_before_a_sync(void **state)
     assert_int_equal(policy_update(f->d, "PS1", &r), 0);
     assert_int_equal(r.changed, 0);
     assert_int_equal(r.version, 0);
-    assert_int_equal(qint(f->d, "SELECT COUNT(*) FROM SettingsPolicy", NULL), 0);
-    assert_int_equal(qint(f->d, "SELECT COUNT(*) FROM Policy", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SettingsPolicy", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM Policy", NULL), 0);
     assert_int_equal(policy_verify(f->d, "PS1", NULL, 0), CM_ENOTFOUND);
 }
 
@@ -436,24 +395,24 @@ static void test_first_policy_and_the_documents_query(void **state)
     assert_string_equal(r.sources, DOC_SOURCE "=38");
     assert_rows_agree(f->d, "PS1", "1.00");
     /* The query the documents give, as they give it (less SQL Server's CONVERT). */
-    char *body = qtext(f->d,
-                       "SELECT Body FROM Policy WHERE PolicyID = (SELECT PolicyID FROM "
-                       "SettingsPolicy WHERE SourceType = 'UpdateSource')",
-                       NULL);
+    char *body = tu_qtext(f->d,
+                          "SELECT Body FROM Policy WHERE PolicyID = (SELECT PolicyID FROM "
+                          "SettingsPolicy WHERE SourceType = 'UpdateSource')",
+                          NULL);
     assert_non_null(body);
     char *v = body_property(body, "ContentVersion");
     assert_string_equal(v, "38");
     free(v);
     assert_non_null(strstr(body, "PolicyCategory=\"UpdateSource\" PolicySource=\"SMS:PS1\""));
     free(body);
-    assert_int_equal(qint(f->d,
-                          "SELECT COUNT(*) FROM SettingsPolicy s JOIN PolicyAssignment a ON "
-                          "a.PADBID = s.PADBID AND a.PolicyAssignmentID = s.PolicyAssignmentID "
-                          "WHERE s.SourceID = ? AND s.SourceType = 'UpdateSource'",
-                          "PS1"),
+    assert_int_equal(tu_qint(f->d,
+                             "SELECT COUNT(*) FROM SettingsPolicy s JOIN PolicyAssignment a ON "
+                             "a.PADBID = s.PADBID AND a.PolicyAssignmentID = s.PolicyAssignmentID "
+                             "WHERE s.SourceID = ? AND s.SourceType = 'UpdateSource'",
+                             "PS1"),
                      1);
     assert_int_equal(
-        qint(f->d, "SELECT COUNT(*) FROM PolicyAssignment WHERE HashAlgId = 32780", NULL), 1);
+        tu_qint(f->d, "SELECT COUNT(*) FROM PolicyAssignment WHERE HashAlgId = 32780", NULL), 1);
 }
 
 static void test_no_change_no_version_and_one_increment_per_change(void **state)
@@ -478,14 +437,14 @@ static void test_no_change_no_version_and_one_increment_per_change(void **state)
     assert_int_equal(policy_update(f->d, "PS1", &r), 0);
     assert_int_equal(r.changed, 0);
     assert_rows_agree(f->d, "PS1", "2.00");
-    char *body = qtext(f->d, "SELECT Body FROM Policy WHERE PolicyID = ?", pid);
+    char *body = tu_qtext(f->d, "SELECT Body FROM Policy WHERE PolicyID = ?", pid);
     char *v = body_property(body, "ContentVersion");
     assert_string_equal(v, "39");
     free(v);
     free(body);
     free(pid);
-    assert_int_equal(qint(f->d, "SELECT COUNT(*) FROM Policy", NULL), 1);
-    assert_int_equal(qint(f->d, "SELECT COUNT(*) FROM PolicyAssignment", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM Policy", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM PolicyAssignment", NULL), 1);
 }
 
 /* Rows that disagree (a writer without a transaction, a hand edit) get a fresh version. */
@@ -536,7 +495,7 @@ static void test_hostile_unique_id_stays_data(void **state)
     add_source(f->d, evil, "PS1", 7);
     assert_int_equal(policy_update(f->d, "PS1", &r), 0);
     assert_int_equal(r.changed, 1);
-    char *body = qtext(f->d, "SELECT Body FROM Policy", NULL);
+    char *body = tu_qtext(f->d, "SELECT Body FROM Policy", NULL);
     char *v = body_property(body, "UniqueID");
     assert_string_equal(v, evil);
     free(v);
@@ -558,20 +517,21 @@ static void test_sites_and_expired_sources(void **state)
     assert_string_equal(r.sources, "{A0000000-0000-0000-0000-000000000001}=5");
     assert_rows_agree(f->d, "PS1", "1.00");
     assert_rows_agree(f->d, "PS2", "1.00");
-    assert_int_equal(qint(f->d, "SELECT COUNT(*) FROM SettingsPolicy", NULL), 2);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SettingsPolicy", NULL), 2);
     /* A second source of PS1; then the first expires: each is a change of PS1 only. */
-    long long b = qint(f->d,
-                       "SELECT UpdateSource_ID FROM CI_UpdateSources WHERE UpdateSource_UniqueID "
-                       "= ?",
-                       "{A0000000-0000-0000-0000-000000000001}");
-    sqlx(f->d,
-         "INSERT INTO Update_SyncStatus (SiteCode, UpdateSource_ID, ContentVersion) VALUES "
-         "('PS1', ?, 5)",
-         "i", b);
+    long long b =
+        tu_qint(f->d,
+                "SELECT UpdateSource_ID FROM CI_UpdateSources WHERE UpdateSource_UniqueID "
+                "= ?",
+                "{A0000000-0000-0000-0000-000000000001}");
+    tu_sql(f->d,
+           "INSERT INTO Update_SyncStatus (SiteCode, UpdateSource_ID, ContentVersion) VALUES "
+           "('PS1', ?, 5)",
+           "i", b);
     assert_int_equal(policy_update(f->d, "PS1", &r), 0);
     assert_int_equal(r.version, 2);
     assert_int_equal(r.nsources, 2);
-    sqlx(f->d, "UPDATE CI_UpdateSources SET IsExpired = 1 WHERE UpdateSource_ID = ?", "i", a);
+    tu_sql(f->d, "UPDATE CI_UpdateSources SET IsExpired = 1 WHERE UpdateSource_ID = ?", "i", a);
     assert_int_equal(policy_update(f->d, "PS1", &r), 0);
     assert_int_equal(r.version, 3);
     assert_string_equal(r.sources, "{A0000000-0000-0000-0000-000000000001}=5");
@@ -816,8 +776,8 @@ static void test_failed_write_keeps_files(void **state)
     assert_true(exists(f->box.path, DOC_SOURCE ".STN"));
     assert_int_equal(count_files(f->box.process), 0);
     /* The Policy row written before the failure went with the rollback. */
-    assert_int_equal(qint(f->d, "SELECT COUNT(*) FROM Policy", NULL), 0);
-    assert_int_equal(qint(f->d, "SELECT COUNT(*) FROM SettingsPolicy", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM Policy", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SettingsPolicy", NULL), 0);
     char *log = read_file(f->logpath, NULL);
     assert_non_null(strstr(log, "ERROR: Failed to update the UpdateSource policy of site PS1: "));
     free(log);
@@ -1140,15 +1100,15 @@ static void test_lookup_versions_must_agree(void **state)
                                 "CI_UpdateSources holds 38, Update_SyncStatus 38 and "
                                 "WSUSServerLocations 38"));
     /* A failed sync: the source and the sync status moved on, the locations did not. */
-    sqlx(f->d, "UPDATE CI_UpdateSources SET ContentVersion = 39", NULL);
-    sqlx(f->d, "UPDATE Update_SyncStatus SET ContentVersion = 39", NULL);
+    tu_sql(f->d, "UPDATE CI_UpdateSources SET ContentVersion = 39", NULL);
+    tu_sql(f->d, "UPDATE Update_SyncStatus SET ContentVersion = 39", NULL);
     ask(f, DOC_SOURCE, 39, "PS1", 0, &r);
     assert_int_equal(r.n, 0);
     ask(f, DOC_SOURCE, 38, "PS1", 0, &r);
     assert_int_equal(r.n, 0);
     /* One of the three only. */
     set_version(f->d, id, "PS1", 40);
-    sqlx(f->d, "UPDATE CI_UpdateSources SET ContentVersion = 41", NULL);
+    tu_sql(f->d, "UPDATE CI_UpdateSources SET ContentVersion = 41", NULL);
     ask(f, DOC_SOURCE, 40, "PS1", 0, &r);
     assert_int_equal(r.n, 0);
     set_version(f->d, id, "PS1", 40);
@@ -1189,7 +1149,7 @@ static void test_lookup_unknown_site_and_network(void **state)
     ask(f, DOC_SOURCE, 38, "PS1", 0, &r);
     assert_int_equal(r.n, 2);
     /* An expired source has no location. */
-    sqlx(f->d, "UPDATE CI_UpdateSources SET IsExpired = 1", NULL);
+    tu_sql(f->d, "UPDATE CI_UpdateSources SET IsExpired = 1", NULL);
     ask(f, DOC_SOURCE, 38, "PS1", 0, &r);
     assert_int_equal(r.n, 0);
 }
@@ -1283,10 +1243,10 @@ static void test_mp_answers_and_refuses(void **state)
     log_set_verbose(0);
 
     /* One status message per refused request (400 and 413), stored by the listener. */
-    assert_int_equal(qint(f->d,
-                          "SELECT COUNT(*) FROM StatusMessages WHERE MessageID = 8340 AND "
-                          "Component = 'MP_LocationManager'",
-                          NULL),
+    assert_int_equal(tu_qint(f->d,
+                             "SELECT COUNT(*) FROM StatusMessages WHERE MessageID = 8340 AND "
+                             "Component = 'MP_LocationManager'",
+                             NULL),
                      4);
     char *log = read_file(f->logpath, NULL);
     assert_non_null(strstr(log, "MP LM: Message Body : <WSUSLocationRequest SchemaVersion=\"1.00\">"

@@ -731,17 +731,6 @@ static int fx_teardown(void **state)
     return 0;
 }
 
-static long long q_int(fx *f, const char *sql, const char *p1)
-{
-    long long v = -999;
-    int ret = db_query_int(f->d, sql, p1, NULL, &v);
-    if (ret == CM_ENOTFOUND)
-        return -1;
-    if (ret < 0)
-        fail_msg("%s: %s", sql, db_errmsg(f->d));
-    return v;
-}
-
 static void q_text(fx *f, const char *sql, char *out, size_t len)
 {
     db_stmt *s;
@@ -766,7 +755,7 @@ static long long add_update(fx *f, const char *id)
              "('%s', 1, 200)",
              id);
     exec(f, sql);
-    return q_int(f, "SELECT CI_ID FROM CI_ConfigurationItems WHERE CI_UniqueID = ?", id);
+    return tu_qint(f->d, "SELECT CI_ID FROM CI_ConfigurationItems WHERE CI_UniqueID = ?", id);
 }
 
 static void to_batch(void *ud, const smx_record *r)
@@ -827,8 +816,8 @@ static void apply_seed_message(void **state)
     assert_int_equal(st.files, 1);
     assert_int_equal(st.messages, 1);
     assert_int_equal(st.machines_new, 1);
-    long long m =
-        q_int(f, "SELECT ItemKey FROM System_DISC WHERE SMS_Unique_Identifier0 = ?", SEED_CLIENT);
+    long long m = tu_qint(f->d, "SELECT ItemKey FROM System_DISC WHERE SMS_Unique_Identifier0 = ?",
+                          SEED_CLIENT);
     assert_true(m > 0);
     q_text(f, "SELECT Netbios_Name0 FROM v_R_System", out, sizeof out);
     assert_string_equal(out, "PS1WIN7X64");
@@ -837,21 +826,22 @@ static void apply_seed_message(void **state)
              "SELECT Status FROM v_Update_ComplianceStatus WHERE CI_ID = %lld AND ResourceID = "
              "%lld",
              ci, m);
-    assert_int_equal(q_int(f, sql, NULL), 2);
+    assert_int_equal(tu_qint(f->d, sql, NULL), 2);
     q_text(f, "SELECT LastStatusCheckTime FROM Update_ComplianceStatus", out, sizeof out);
     assert_int_equal(strncmp(out, "2014-01-20 17:18:55.573", 23), 0);
-    assert_int_equal(q_int(f, "SELECT LastSerialNumber FROM SR_ClientSerials", NULL), 232);
-    assert_int_equal(q_int(f, "SELECT MessagesReceived FROM SR_ClientMessageCounts", NULL), 1);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_CurrentState", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT LastSerialNumber FROM SR_ClientSerials", NULL), 232);
+    assert_int_equal(tu_qint(f->d, "SELECT MessagesReceived FROM SR_ClientMessageCounts", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SR_CurrentState", NULL), 0);
 
     /* The same file again (a replay after a crash): nothing changes but the duplicate count. */
     st = apply_xml(f, xml);
     assert_int_equal(st.messages, 0);
     assert_int_equal(st.duplicates, 1);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM Update_ComplianceStatus", NULL), 1);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM System_DISC", NULL), 1);
-    assert_int_equal(q_int(f, "SELECT MessagesReceived FROM SR_ClientMessageCounts", NULL), 1);
-    assert_int_equal(q_int(f, "SELECT DuplicateMessages FROM SR_ClientMessageCounts", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM Update_ComplianceStatus", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM System_DISC", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT MessagesReceived FROM SR_ClientMessageCounts", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT DuplicateMessages FROM SR_ClientMessageCounts", NULL),
+                     1);
     free(xml);
 }
 
@@ -863,10 +853,10 @@ static void apply_latest_message_time_wins(void **state)
     apply_one(f, "20140120120000.000000+000", 10, SEED_UPDATE, 500, 2, "<Param>200</Param>");
     /* Older: ignored. */
     apply_one(f, "20140120110000.000000+000", 11, SEED_UPDATE, 500, 3, "<Param>200</Param>");
-    assert_int_equal(q_int(f, "SELECT Status FROM Update_ComplianceStatus", NULL), 2);
+    assert_int_equal(tu_qint(f->d, "SELECT Status FROM Update_ComplianceStatus", NULL), 2);
     /* Newer: applied, and the status change time moves. */
     apply_one(f, "20140120130000.000000+000", 12, SEED_UPDATE, 500, 3, "<Param>200</Param>");
-    assert_int_equal(q_int(f, "SELECT Status FROM Update_ComplianceStatus", NULL), 3);
+    assert_int_equal(tu_qint(f->d, "SELECT Status FROM Update_ComplianceStatus", NULL), 3);
     q_text(f, "SELECT LastStatusChangeTime FROM Update_ComplianceStatus", out, sizeof out);
     assert_int_equal(strncmp(out, "2014-01-20 13:00:00", 19), 0);
     /* Newer, same status: the check time moves, the change time stays. */
@@ -877,7 +867,7 @@ static void apply_latest_message_time_wins(void **state)
     assert_int_equal(strncmp(out, "2014-01-20 13:00:00", 19), 0);
     /* The same time: the higher serial number wins. */
     apply_one(f, "20140120140000.000000+000", 14, SEED_UPDATE, 500, 1, "<Param>200</Param>");
-    assert_int_equal(q_int(f, "SELECT Status FROM Update_ComplianceStatus", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT Status FROM Update_ComplianceStatus", NULL), 1);
 
     /* Within one transaction, in either order, the latest wins too. */
     char *a = msg("20140121100000.000000+000", 20, SEED_UPDATE, 500, 2, "");
@@ -885,14 +875,14 @@ static void apply_latest_message_time_wins(void **state)
     char body[8192];
     snprintf(body, sizeof body, "%s%s", a, b);
     apply_msgs(f, SEED_CLIENT, "PS1WIN7X64", body);
-    assert_int_equal(q_int(f, "SELECT Status FROM Update_ComplianceStatus", NULL), 2);
+    assert_int_equal(tu_qint(f->d, "SELECT Status FROM Update_ComplianceStatus", NULL), 2);
     free(a);
     free(b);
     a = msg("20140122090000.000000+000", 22, SEED_UPDATE, 500, 1, "");
     b = msg("20140122100000.000000+000", 23, SEED_UPDATE, 500, 3, "");
     snprintf(body, sizeof body, "%s%s", a, b);
     apply_msgs(f, SEED_CLIENT, "PS1WIN7X64", body);
-    assert_int_equal(q_int(f, "SELECT Status FROM Update_ComplianceStatus", NULL), 3);
+    assert_int_equal(tu_qint(f->d, "SELECT Status FROM Update_ComplianceStatus", NULL), 3);
     free(a);
     free(b);
 }
@@ -907,12 +897,12 @@ static void apply_unknown_update_waits_then_migrates(void **state)
         apply_one(f, "20140120120000.000000+000", 1, "D1F4D3E2-0000-4000-8000-000000000001", 500, 2,
                   "<Param>100</Param>");
     assert_int_equal(st.pending, 1);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM Update_ComplianceStatus", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM Update_ComplianceStatus", NULL), 0);
     q_text(f, "SELECT TopicID FROM SR_CurrentState WHERE TopicType = 500", out, sizeof out);
     assert_string_equal(out, later);
     /* A newer state while it still waits: the waiting row follows the latest. */
     apply_one(f, "20140120130000.000000+000", 2, later, 500, 3, "<Param>100</Param>");
-    assert_int_equal(q_int(f, "SELECT StateID FROM SR_CurrentState", NULL), 3);
+    assert_int_equal(tu_qint(f->d, "SELECT StateID FROM SR_CurrentState", NULL), 3);
 
     /* The update arrives (a sync): the migration moves the state to its table. */
     long long ci = add_update(f, later);
@@ -920,21 +910,21 @@ static void apply_unknown_update_waits_then_migrates(void **state)
     long long moved = 0;
     assert_int_equal(summary_run(f->d, f->a, SUM_MIGRATE, 90, &moved), 0);
     assert_int_equal(moved, 1);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_CurrentState", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SR_CurrentState", NULL), 0);
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT Status FROM Update_ComplianceStatus WHERE CI_ID = %lld", ci);
-    assert_int_equal(q_int(f, sql, NULL), 3);
+    assert_int_equal(tu_qint(f->d, sql, NULL), 3);
     /* New messages for it now go straight to the table. */
     st = apply_one(f, "20140120140000.000000+000", 3, later, 500, 1, "");
     assert_int_equal(st.pending, 0);
-    assert_int_equal(q_int(f, sql, NULL), 1);
+    assert_int_equal(tu_qint(f->d, sql, NULL), 1);
     /* A waiting row older than the table's state does not overwrite it when migrated. */
     exec(f, "INSERT INTO SR_CurrentState (MachineID, TopicType, TopicID, StateID, MessageTime, "
             "SerialNumber) SELECT ItemKey, 500, 'd1f4d3e2-0000-4000-8000-000000000001', 2, "
             "'2014-01-19 00:00:00.000', 1 FROM System_DISC");
     assert_int_equal(summary_run(f->d, f->a, SUM_MIGRATE, 90, &moved), 0);
     assert_int_equal(moved, 1);
-    assert_int_equal(q_int(f, sql, NULL), 1);
+    assert_int_equal(tu_qint(f->d, sql, NULL), 1);
 }
 
 static void apply_serial_gaps(void **state)
@@ -950,20 +940,21 @@ static void apply_serial_gaps(void **state)
         free(m);
     }
     apply_msgs(f, SEED_CLIENT, "PC1", body);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 1);
-    assert_int_equal(q_int(f, "SELECT StartSerial FROM SR_MissingMessageRanges", NULL), 3);
-    assert_int_equal(q_int(f, "SELECT EndSerial FROM SR_MissingMessageRanges", NULL), 4);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT StartSerial FROM SR_MissingMessageRanges", NULL), 3);
+    assert_int_equal(tu_qint(f->d, "SELECT EndSerial FROM SR_MissingMessageRanges", NULL), 4);
     /* 9: 6..8 missing too. */
     apply_one(f, "20140120120000.000000+000", 9, "Topic/A", 1000, 1, "");
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 2);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 2);
     /* 7 arrives late: 6..8 splits into 6 and 8. */
     apply_one(f, "20140120120000.000000+000", 7, "Topic/A", 1000, 1, "");
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 3);
-    assert_int_equal(q_int(f,
-                           "SELECT COUNT(*) FROM SR_MissingMessageRanges WHERE StartSerial = 6 AND "
-                           "EndSerial = 6",
-                           NULL),
-                     1);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 3);
+    assert_int_equal(
+        tu_qint(f->d,
+                "SELECT COUNT(*) FROM SR_MissingMessageRanges WHERE StartSerial = 6 AND "
+                "EndSerial = 6",
+                NULL),
+        1);
     /* 3, 4, 6 and 8 in one file: every gap closes; 5 again is a duplicate. */
     body[0] = '\0';
     long long late[] = {8, 3, 6, 4, 5};
@@ -976,13 +967,14 @@ static void apply_serial_gaps(void **state)
     assert_int_equal(st.messages, 4);
     assert_int_equal(st.duplicates, 1);
     assert_int_equal(st.gaps_closed, 4);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 0);
-    assert_int_equal(q_int(f, "SELECT LastSerialNumber FROM SR_ClientSerials", NULL), 9);
-    assert_int_equal(q_int(f, "SELECT MessagesReceived FROM SR_ClientMessageCounts", NULL), 9);
-    assert_int_equal(q_int(f, "SELECT DuplicateMessages FROM SR_ClientMessageCounts", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT LastSerialNumber FROM SR_ClientSerials", NULL), 9);
+    assert_int_equal(tu_qint(f->d, "SELECT MessagesReceived FROM SR_ClientMessageCounts", NULL), 9);
+    assert_int_equal(tu_qint(f->d, "SELECT DuplicateMessages FROM SR_ClientMessageCounts", NULL),
+                     1);
     /* A huge jump is one range, not billions of rows. */
     apply_one(f, "20140120120000.000000+000", 900000000000LL, "Topic/A", 1000, 1, "");
-    assert_int_equal(q_int(f, "SELECT EndSerial FROM SR_MissingMessageRanges", NULL),
+    assert_int_equal(tu_qint(f->d, "SELECT EndSerial FROM SR_MissingMessageRanges", NULL),
                      899999999999LL);
 }
 
@@ -1007,10 +999,12 @@ static void apply_serials_in_any_order(void **state)
     apply_stats st = apply_msgs(f, SEED_CLIENT, "PC1", body);
     assert_int_equal(st.messages, 10);
     assert_int_equal(st.duplicates, 0);
-    assert_int_equal(q_int(f, "SELECT MessagesReceived FROM SR_ClientMessageCounts", NULL), 20);
-    assert_int_equal(q_int(f, "SELECT FirstSerialNumber FROM SR_ClientMessageCounts", NULL), 1);
-    assert_int_equal(q_int(f, "SELECT StartSerial FROM SR_MissingMessageRanges", NULL), 11);
-    assert_int_equal(q_int(f, "SELECT EndSerial FROM SR_MissingMessageRanges", NULL), 90);
+    assert_int_equal(tu_qint(f->d, "SELECT MessagesReceived FROM SR_ClientMessageCounts", NULL),
+                     20);
+    assert_int_equal(tu_qint(f->d, "SELECT FirstSerialNumber FROM SR_ClientMessageCounts", NULL),
+                     1);
+    assert_int_equal(tu_qint(f->d, "SELECT StartSerial FROM SR_MissingMessageRanges", NULL), 11);
+    assert_int_equal(tu_qint(f->d, "SELECT EndSerial FROM SR_MissingMessageRanges", NULL), 90);
     /* The middle, in two files in reverse order: every number once, no gap left. */
     for (int part = 1; part >= 0; part--) {
         body[0] = '\0';
@@ -1021,9 +1015,11 @@ static void apply_serials_in_any_order(void **state)
         }
         apply_msgs(f, SEED_CLIENT, "PC1", body);
     }
-    assert_int_equal(q_int(f, "SELECT MessagesReceived FROM SR_ClientMessageCounts", NULL), 100);
-    assert_int_equal(q_int(f, "SELECT DuplicateMessages FROM SR_ClientMessageCounts", NULL), 0);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT MessagesReceived FROM SR_ClientMessageCounts", NULL),
+                     100);
+    assert_int_equal(tu_qint(f->d, "SELECT DuplicateMessages FROM SR_ClientMessageCounts", NULL),
+                     0);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 0);
     /* Another client: 1, then 5 (2..4 missing), then 3: 2 and 4 stay missing. */
     char *m = msg("20140120120000.000000+000", 1, "Topic/B", 1000, 1, "");
     apply_msgs(f, "GUID:00000000-0000-4000-8000-0000000000FF", "PC2", m);
@@ -1034,10 +1030,10 @@ static void apply_serials_in_any_order(void **state)
     m = msg("20140120120000.000000+000", 3, "Topic/B", 1000, 1, "");
     apply_msgs(f, "GUID:00000000-0000-4000-8000-0000000000FF", "PC2", m);
     free(m);
-    assert_int_equal(q_int(f,
-                           "SELECT COUNT(*) FROM SR_MissingMessageRanges r JOIN System_DISC s "
-                           "ON s.ItemKey = r.MachineID WHERE s.Netbios_Name0 = 'PC2'",
-                           NULL),
+    assert_int_equal(tu_qint(f->d,
+                             "SELECT COUNT(*) FROM SR_MissingMessageRanges r JOIN System_DISC s "
+                             "ON s.ItemKey = r.MachineID WHERE s.Netbios_Name0 = 'PC2'",
+                             NULL),
                      2);
 }
 
@@ -1096,9 +1092,9 @@ static void apply_serials_shuffled(void **state)
                  "SR_ClientMessageCounts c JOIN System_DISC s ON s.ItemKey = c.MachineID WHERE "
                  "s.SMS_Unique_Identifier0 = '%s'",
                  client);
-        assert_int_equal(q_int(f, sql, NULL), 100 * 1000 + 50);
+        assert_int_equal(tu_qint(f->d, sql, NULL), 100 * 1000 + 50);
     }
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 0);
 }
 
 /* Known clients read back in lists (more than one IN list's worth), in one transaction. */
@@ -1133,13 +1129,15 @@ static void apply_many_known_clients(void **state)
         apply_close(f->a);
         assert_int_equal(apply_open(f->d, "CS1", &f->a), 0);
     }
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM System_DISC", NULL), 150);
-    assert_int_equal(q_int(f, "SELECT SUM(MessagesReceived) FROM SR_ClientMessageCounts", NULL),
-                     450);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM System_DISC", NULL), 150);
     assert_int_equal(
-        q_int(f, "SELECT COUNT(*) FROM SR_ClientSerials WHERE LastSerialNumber = 3", NULL), 150);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_CurrentState WHERE StateID = 3", NULL), 150);
+        tu_qint(f->d, "SELECT SUM(MessagesReceived) FROM SR_ClientMessageCounts", NULL), 450);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SR_MissingMessageRanges", NULL), 0);
+    assert_int_equal(
+        tu_qint(f->d, "SELECT COUNT(*) FROM SR_ClientSerials WHERE LastSerialNumber = 3", NULL),
+        150);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SR_CurrentState WHERE StateID = 3", NULL),
+                     150);
 }
 
 static void apply_topic_types(void **state)
@@ -1187,20 +1185,22 @@ static void apply_topic_types(void **state)
     assert_int_equal(st.invalid, 1);
     snprintf(sql, sizeof sql,
              "SELECT LastEnforcementMessageID FROM Update_ComplianceStatus WHERE CI_ID = %lld", ci);
-    assert_int_equal(q_int(f, sql, NULL), 11);
-    assert_int_equal(q_int(f, "SELECT LastErrorCode FROM Update_ComplianceStatus", NULL),
+    assert_int_equal(tu_qint(f->d, sql, NULL), 11);
+    assert_int_equal(tu_qint(f->d, "SELECT LastErrorCode FROM Update_ComplianceStatus", NULL),
                      -2145124318LL);
-    assert_int_equal(q_int(f, "SELECT Status FROM Update_ComplianceStatus", NULL), 0);
-    assert_int_equal(q_int(f, "SELECT LastScanState FROM v_UpdateScanStatus", NULL), 3);
+    assert_int_equal(tu_qint(f->d, "SELECT Status FROM Update_ComplianceStatus", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT LastScanState FROM v_UpdateScanStatus", NULL), 3);
     q_text(f, "SELECT LastScanStateName FROM v_UpdateScanStatus", out, sizeof out);
     assert_string_equal(out, "completed");
-    assert_int_equal(q_int(f, "SELECT LastScanPackageVersion FROM Update_ScanStatus", NULL), 38);
+    assert_int_equal(tu_qint(f->d, "SELECT LastScanPackageVersion FROM Update_ScanStatus", NULL),
+                     38);
     q_text(f, "SELECT LastScanPackageLocation FROM Update_ScanStatus", out, sizeof out);
     assert_string_equal(out, "http://PS1SITE.CONTOSO.COM:8530");
     q_text(f, "SELECT LastWUAVersion FROM Update_ScanStatus", out, sizeof out);
     assert_string_equal(out, "7.6.7600.320");
     assert_int_equal(
-        q_int(f, "SELECT IsCompliant FROM v_UpdateAssignmentStatus WHERE TopicType = 300", NULL),
+        tu_qint(f->d, "SELECT IsCompliant FROM v_UpdateAssignmentStatus WHERE TopicType = 300",
+                NULL),
         1);
     q_text(f, "SELECT StateName FROM v_UpdateAssignmentStatus WHERE TopicType = 301", out,
            sizeof out);
@@ -1211,9 +1211,9 @@ static void apply_topic_types(void **state)
     assert_string_equal(out, "a\tb");
     q_text(f, "SELECT UserName FROM SR_CurrentState WHERE TopicType = 401", out, sizeof out);
     assert_string_equal(out, "CONTOSO\\admin");
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM System_DISC", NULL), 1);
-    assert_int_equal(q_int(f, "SELECT InvalidMessages FROM SR_ClientMessageCounts", NULL), 1);
-    assert_int_equal(q_int(f, "SELECT MessagesReceived FROM SR_ClientMessageCounts", NULL), 6);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM System_DISC", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT InvalidMessages FROM SR_ClientMessageCounts", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT MessagesReceived FROM SR_ClientMessageCounts", NULL), 6);
 }
 
 static void apply_client_renamed(void **state)
@@ -1232,7 +1232,7 @@ static void apply_client_renamed(void **state)
     free(m);
     q_text(f, "SELECT Netbios_Name0 FROM System_DISC", out, sizeof out);
     assert_string_equal(out, "RENAMED-PC");
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM System_DISC", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM System_DISC", NULL), 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1262,12 +1262,12 @@ static void summary_update_status(void **state)
              "SELECT NumRequired * 10000 + NumInstalled * 1000 + NumNotRequired * 100 + "
              "NumUnknown * 10 + NumTotal FROM v_UpdateSummary WHERE CI_ID = %lld",
              x);
-    assert_int_equal(q_int(f, sql, NULL), 11114);
+    assert_int_equal(tu_qint(f->d, sql, NULL), 11114);
     snprintf(sql, sizeof sql,
              "SELECT NumRequired * 10000 + NumInstalled * 1000 + NumNotRequired * 100 + "
              "NumUnknown * 10 + NumTotal FROM v_UpdateSummary WHERE CI_ID = %lld",
              y);
-    assert_int_equal(q_int(f, sql, NULL), 44);
+    assert_int_equal(tu_qint(f->d, sql, NULL), 44);
     /* A decommissioned client no longer counts. */
     exec(f, "UPDATE System_DISC SET Decommissioned0 = 1 WHERE SMS_Unique_Identifier0 = "
             "'GUID:00000000-0000-4000-8000-000000000001'");
@@ -1276,7 +1276,7 @@ static void summary_update_status(void **state)
              "SELECT NumRequired * 10000 + NumInstalled * 1000 + NumNotRequired * 100 + "
              "NumUnknown * 10 + NumTotal FROM Update_StatusSummary WHERE CI_ID = %lld",
              x);
-    assert_int_equal(q_int(f, sql, NULL), 1113);
+    assert_int_equal(tu_qint(f->d, sql, NULL), 1113);
 }
 
 static void summary_groups_and_deployments(void **state)
@@ -1288,7 +1288,8 @@ static void summary_groups_and_deployments(void **state)
     char sql[512];
     exec(f, "INSERT INTO CI_ConfigurationItems (CI_UniqueID, CIType_ID) VALUES ('ScopeId_X/"
             "AuthList_1', 9)");
-    long long g = q_int(f, "SELECT CI_ID FROM CI_ConfigurationItems WHERE CIType_ID = 9", NULL);
+    long long g =
+        tu_qint(f->d, "SELECT CI_ID FROM CI_ConfigurationItems WHERE CIType_ID = 9", NULL);
     snprintf(sql, sizeof sql,
              "INSERT INTO CI_ConfigurationItemRelations (FromCI_ID, ToCI_ID, RelationType) VALUES "
              "(%lld, %lld, 1)",
@@ -1335,17 +1336,18 @@ static void summary_groups_and_deployments(void **state)
              "SELECT NumRequired * 10000 + NumInstalled * 1000 + NumNotRequired * 100 + "
              "NumUnknown * 10 + NumTotal FROM Update_GroupStatusSummary WHERE CI_ID = %lld",
              g);
-    assert_int_equal(q_int(f, sql, NULL), 11013);
+    assert_int_equal(tu_qint(f->d, sql, NULL), 11013);
     assert_int_equal(summary_run(f->d, f->a, SUM_ASSIGNMENT, 90, &status), 0);
     assert_int_equal(status, 1);
-    assert_int_equal(q_int(f, "SELECT NumTotal FROM Update_AssignmentSummary", NULL), 3);
-    assert_int_equal(q_int(f, "SELECT NumCompliant FROM Update_AssignmentSummary", NULL), 1);
-    assert_int_equal(q_int(f, "SELECT NumNonCompliant FROM Update_AssignmentSummary", NULL), 1);
-    assert_int_equal(q_int(f, "SELECT NumUnknown FROM Update_AssignmentSummary", NULL), 1);
-    assert_int_equal(q_int(f, "SELECT NumInProgress FROM Update_AssignmentSummary", NULL), 1);
-    assert_int_equal(q_int(f, "SELECT NumFailed FROM Update_AssignmentSummary", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT NumTotal FROM Update_AssignmentSummary", NULL), 3);
+    assert_int_equal(tu_qint(f->d, "SELECT NumCompliant FROM Update_AssignmentSummary", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT NumNonCompliant FROM Update_AssignmentSummary", NULL),
+                     1);
+    assert_int_equal(tu_qint(f->d, "SELECT NumUnknown FROM Update_AssignmentSummary", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT NumInProgress FROM Update_AssignmentSummary", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT NumFailed FROM Update_AssignmentSummary", NULL), 1);
     assert_int_equal(
-        q_int(f, "SELECT LastErrorCode FROM Update_AssignmentStatus WHERE StateID = 6", NULL),
+        tu_qint(f->d, "SELECT LastErrorCode FROM Update_AssignmentStatus WHERE StateID = 6", NULL),
         -2147024891LL);
 }
 
@@ -1371,8 +1373,8 @@ static void summary_delete_aged(void **state)
     free(c1);
     assert_int_equal(summary_run(f->d, f->a, SUM_DELETE_AGED, 5, &status), 0);
     assert_int_equal(status, 2);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM Update_ComplianceStatus", NULL), 0);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM SR_CurrentState", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM Update_ComplianceStatus", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SR_CurrentState", NULL), 1);
     assert_int_equal(summary_run(f->d, f->a, "SUM No Such Task", 5, &status), CM_ENOTFOUND);
     assert_true(summary_known(SUM_MIGRATE));
     assert_false(summary_known("SUM No Such Task"));

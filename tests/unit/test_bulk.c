@@ -29,12 +29,8 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    char conn[1024];
     assert_non_null(f);
-    assert_int_equal(tu_mkdtemp(f->dir, sizeof f->dir), 0);
-    tu_test_connstr(conn, sizeof conn, f->dir);
-    if (db_open(&f->d, conn) < 0)
-        fail_msg("db_open(%s): %s", conn, db_errmsg(f->d));
+    tu_db_open(&f->d, f->dir, sizeof f->dir, 0);
     db_exec(f->d, "DROP TABLE IF EXISTS BulkTest");
     assert_int_equal(db_exec(f->d, "CREATE TABLE BulkTest (A INTEGER PRIMARY KEY, B VARCHAR(20), "
                                    "C BIGINT, D TEXT)"),
@@ -47,18 +43,9 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     db_exec(f->d, "DROP TABLE IF EXISTS BulkTest");
-    db_close(f->d);
-    tu_rmtree(f->dir);
+    tu_db_close(f->d, f->dir);
     free(f);
     return 0;
-}
-
-static long long q_int(fixture *f, const char *sql, const char *p1)
-{
-    long long v = -1;
-    if (db_query_int(f->d, sql, p1, NULL, &v) < 0)
-        fail_msg("%s: %s", sql, db_errmsg(f->d));
-    return v;
 }
 
 /* The D value of row a, or "null". */
@@ -118,7 +105,7 @@ static void test_every_remainder(void **state)
         assert_int_equal(db_commit(f->d), 0);
         assert_int_equal(bulk_rows_written(b), counts[k]);
         bulk_close(b);
-        assert_int_equal(q_int(f, "SELECT COUNT(*) FROM BulkTest", NULL), counts[k]);
+        assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM BulkTest", NULL), counts[k]);
         for (int i = 0; i < counts[k]; i++) {
             char *got = d_of(f, i), *want = long_value(i);
             if (i % 5 == 3)
@@ -132,11 +119,12 @@ static void test_every_remainder(void **state)
             char sql[128];
             int last = counts[k] - 1;
             snprintf(sql, sizeof sql, "SELECT C FROM BulkTest WHERE A = %d", last);
-            assert_int_equal(q_int(f, sql, NULL), (long long)last * 1000000007LL);
+            assert_int_equal(tu_qint(f->d, sql, NULL), (long long)last * 1000000007LL);
             assert_int_equal(
-                q_int(f, "SELECT COUNT(*) FROM BulkTest WHERE A = 0 AND B IS NULL", NULL), 1);
+                tu_qint(f->d, "SELECT COUNT(*) FROM BulkTest WHERE A = 0 AND B IS NULL", NULL), 1);
             if (counts[k] > 1)
-                assert_int_equal(q_int(f, "SELECT COUNT(*) FROM BulkTest WHERE B = ?", "row 1"), 1);
+                assert_int_equal(
+                    tu_qint(f->d, "SELECT COUNT(*) FROM BulkTest WHERE B = ?", "row 1"), 1);
         }
     }
 }
@@ -200,9 +188,9 @@ static void test_delete_list(void **state)
     assert_int_equal(bulk_flush(b), 0);
     assert_int_equal(bulk_rows_written(b), 750);
     bulk_close(b);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM BulkTest", NULL), 1750);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM BulkTest WHERE A = 1498", NULL), 0);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM BulkTest WHERE A = 1499", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM BulkTest", NULL), 1750);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM BulkTest WHERE A = 1498", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM BulkTest WHERE A = 1499", NULL), 1);
 }
 
 static void test_refusals(void **state)
@@ -237,7 +225,7 @@ static void test_refusals(void **state)
     }
     db_rollback(f->d);
     bulk_close(b);
-    assert_int_equal(q_int(f, "SELECT COUNT(*) FROM BulkTest", NULL), 0);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM BulkTest", NULL), 0);
 }
 
 int test_bulk(void)

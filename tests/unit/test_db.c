@@ -27,13 +27,8 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    char conn[1024];
     assert_non_null(f);
-    assert_int_equal(tu_mkdtemp(f->dir, sizeof f->dir), 0);
-    tu_test_connstr(conn, sizeof conn, f->dir);
-    int ret = db_open(&f->d, conn);
-    if (ret < 0)
-        fail_msg("db_open(%s): %s", conn, db_errmsg(f->d));
+    tu_db_open(&f->d, f->dir, sizeof f->dir, 0);
     db_exec(f->d, "DROP TABLE IF EXISTS t_db");
     assert_int_equal(db_exec(f->d, "CREATE TABLE t_db (id INTEGER, name VARCHAR(200000), "
                                    "note VARCHAR(100))"),
@@ -46,8 +41,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     db_exec(f->d, "DROP TABLE IF EXISTS t_db");
-    db_close(f->d);
-    tu_rmtree(f->dir);
+    tu_db_close(f->d, f->dir);
     free(f);
     return 0;
 }
@@ -331,8 +325,7 @@ static void test_in_list_sql(void **state)
 {
     (void)state;
     char buf[64];
-    assert_int_equal(db_in_list_sql(buf, sizeof buf, "SELECT 1 WHERE x IN ", 3, " ORDER BY 1"),
-                     0);
+    assert_int_equal(db_in_list_sql(buf, sizeof buf, "SELECT 1 WHERE x IN ", 3, " ORDER BY 1"), 0);
     assert_string_equal(buf, "SELECT 1 WHERE x IN (?,?,?) ORDER BY 1");
     assert_int_equal(db_in_list_sql(buf, sizeof buf, "x IN ", 1, NULL), 0);
     assert_string_equal(buf, "x IN (?)");

@@ -26,14 +26,8 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    char conn[1024];
-    const char *failed = NULL;
-    assert_int_equal(tu_mkdtemp(f->dir, sizeof f->dir), 0);
-    tu_test_connstr(conn, sizeof conn, f->dir);
-    if (db_open(&f->d, conn) < 0)
-        fail_msg("db_open: %s", db_errmsg(f->d));
-    if (schema_apply(f->d, &failed) < 0)
-        fail_msg("schema_apply (%s): %s", failed, db_errmsg(f->d));
+    assert_non_null(f);
+    tu_db_open(&f->d, f->dir, sizeof f->dir, 1);
     *state = f;
     return 0;
 }
@@ -41,30 +35,21 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    db_close(f->d);
-    tu_rmtree(f->dir);
+    tu_db_close(f->d, f->dir);
     free(f);
     return 0;
-}
-
-static long long q(db *d, const char *sql, const char *p1)
-{
-    long long v = -1;
-    if (db_query_int(d, sql, p1, NULL, &v) < 0)
-        fail_msg("%s: %s", sql, db_errmsg(d));
-    return v;
 }
 
 static void test_idempotent_and_versioned(void **state)
 {
     fixture *f = *state;
-    long long v = 0, states = q(f->d, "SELECT COUNT(*) FROM SR_StateNames", NULL);
+    long long v = 0, states = tu_qint(f->d, "SELECT COUNT(*) FROM SR_StateNames", NULL);
     assert_int_equal(schema_apply(f->d, NULL), 0);
     assert_int_equal(schema_apply(f->d, NULL), 0);
     assert_int_equal(schema_version(f->d, &v), 0);
     assert_int_equal(v, SCHEMA_VERSION);
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM SR_StateNames", NULL), states);
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM SchemaVersion", NULL), 1);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SR_StateNames", NULL), states);
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SchemaVersion", NULL), 1);
 }
 
 static void test_tables_and_views_exist(void **state)
@@ -101,32 +86,37 @@ static void test_seed_data(void **state)
 {
     fixture *f = *state;
     /* DESIGN.md 2.6: the topic types and their states. */
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM SR_StateNames WHERE TopicType = 500", NULL), 4);
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM SR_StateNames WHERE TopicType = 301", NULL), 12);
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM SR_StateNames WHERE TopicType = 402", NULL), 15);
-    assert_int_equal(q(f->d,
-                       "SELECT COUNT(*) FROM v_StateNames WHERE TopicType = 500 AND StateID = 2 "
-                       "AND StateName = ?",
-                       "Update is required"),
-                     1);
+    assert_int_equal(
+        tu_qint(f->d, "SELECT COUNT(*) FROM SR_StateNames WHERE TopicType = 500", NULL), 4);
+    assert_int_equal(
+        tu_qint(f->d, "SELECT COUNT(*) FROM SR_StateNames WHERE TopicType = 301", NULL), 12);
+    assert_int_equal(
+        tu_qint(f->d, "SELECT COUNT(*) FROM SR_StateNames WHERE TopicType = 402", NULL), 15);
+    assert_int_equal(
+        tu_qint(f->d,
+                "SELECT COUNT(*) FROM v_StateNames WHERE TopicType = 500 AND StateID = 2 "
+                "AND StateName = ?",
+                "Update is required"),
+        1);
     for (int id = 6701; id <= 6708; id++) {
         char sid[8];
         snprintf(sid, sizeof sid, "%d", id);
-        assert_int_equal(q(f->d,
-                           "SELECT COUNT(*) FROM StatusMessageCatalog WHERE MessageID = "
-                           "CAST(? AS INTEGER)",
-                           sid),
+        assert_int_equal(tu_qint(f->d,
+                                 "SELECT COUNT(*) FROM StatusMessageCatalog WHERE MessageID = "
+                                 "CAST(? AS INTEGER)",
+                                 sid),
                          1);
     }
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM DBMonNotifications", NULL), 7);
-    assert_int_equal(q(f->d, "SELECT ZeroByte FROM DBMonNotifications WHERE NotificationName = ?",
-                       "UpdSyncStatus_iu"),
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM DBMonNotifications", NULL), 7);
+    assert_int_equal(tu_qint(f->d,
+                             "SELECT ZeroByte FROM DBMonNotifications WHERE NotificationName = ?",
+                             "UpdSyncStatus_iu"),
                      0);
-    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM SR_SummaryTasks", NULL), 5);
-    assert_int_equal(q(f->d,
-                       "SELECT Value3 FROM SC_Component_Property WHERE SiteCode = '' AND "
-                       "ComponentName = 'SMS_WSUS_SYNC_MANAGER' AND PropertyName = ?",
-                       "Retry Interval"),
+    assert_int_equal(tu_qint(f->d, "SELECT COUNT(*) FROM SR_SummaryTasks", NULL), 5);
+    assert_int_equal(tu_qint(f->d,
+                             "SELECT Value3 FROM SC_Component_Property WHERE SiteCode = '' AND "
+                             "ComponentName = 'SMS_WSUS_SYNC_MANAGER' AND PropertyName = ?",
+                             "Retry Interval"),
                      60);
 }
 
@@ -151,10 +141,11 @@ static void test_notification_triggers(void **state)
     assert_int_equal(db_bind_text(s, 1, guid), 0);
     assert_int_equal(db_step(s), 0);
     db_finalize(s);
-    long long src = q(d,
-                      "SELECT UpdateSource_ID FROM CI_UpdateSources WHERE UpdateSource_UniqueID "
-                      "= ?",
-                      guid);
+    long long src =
+        tu_qint(d,
+                "SELECT UpdateSource_ID FROM CI_UpdateSources WHERE UpdateSource_UniqueID "
+                "= ?",
+                guid);
     char sql[512];
     snprintf(sql, sizeof sql,
              "INSERT INTO Update_SyncStatus (SiteCode, UpdateSource_ID, WSUSServerName) VALUES "
@@ -172,34 +163,38 @@ static void test_notification_triggers(void **state)
     /* CINotify_iud is registered but disabled: no row. */
     exec_ok(d, "INSERT INTO CI_ConfigurationItems (CI_UniqueID, CIType_ID) VALUES ('u1', 1)");
 
-    assert_int_equal(q(d, "SELECT COUNT(*) FROM TableChangeNotifications", NULL), 4);
-    assert_int_equal(q(d,
-                       "SELECT COUNT(*) FROM TableChangeNotifications WHERE NotificationName = "
-                       "'SyncNotif_WSyncMgr' AND KeyValue = 'SELF' AND Action = 'UPDATE' AND "
-                       "TableName = ?",
-                       "Update_SyncStatus"),
-                     1);
-    assert_int_equal(q(d,
-                       "SELECT COUNT(*) FROM TableChangeNotifications WHERE NotificationName = "
-                       "'UpdSyncStatus_iu' AND KeyValue = ?",
-                       guid),
-                     2); /* the insert and the version change */
-    assert_int_equal(q(d,
-                       "SELECT COUNT(*) FROM TableChangeNotifications WHERE NotificationName = "
-                       "'SubNotify_iu_WCM' AND KeyValue = ?",
-                       "177"),
-                     1);
-    assert_int_equal(q(d,
-                       "SELECT COUNT(*) FROM TableChangeNotifications WHERE NotificationName = ?",
-                       "CINotify_iud"),
-                     0);
+    assert_int_equal(tu_qint(d, "SELECT COUNT(*) FROM TableChangeNotifications", NULL), 4);
+    assert_int_equal(
+        tu_qint(d,
+                "SELECT COUNT(*) FROM TableChangeNotifications WHERE NotificationName = "
+                "'SyncNotif_WSyncMgr' AND KeyValue = 'SELF' AND Action = 'UPDATE' AND "
+                "TableName = ?",
+                "Update_SyncStatus"),
+        1);
+    assert_int_equal(
+        tu_qint(d,
+                "SELECT COUNT(*) FROM TableChangeNotifications WHERE NotificationName = "
+                "'UpdSyncStatus_iu' AND KeyValue = ?",
+                guid),
+        2); /* the insert and the version change */
+    assert_int_equal(
+        tu_qint(d,
+                "SELECT COUNT(*) FROM TableChangeNotifications WHERE NotificationName = "
+                "'SubNotify_iu_WCM' AND KeyValue = ?",
+                "177"),
+        1);
+    assert_int_equal(
+        tu_qint(d, "SELECT COUNT(*) FROM TableChangeNotifications WHERE NotificationName = ?",
+                "CINotify_iud"),
+        0);
     /* Rows come out in the order they went in. */
-    assert_int_equal(q(d,
-                       "SELECT COUNT(*) FROM TableChangeNotifications a, TableChangeNotifications "
-                       "b WHERE a.NotificationName = 'SyncNotif_WSyncMgr' AND b.NotificationName "
-                       "= ? AND b.ID > a.ID",
-                       "SubNotify_iu_WCM"),
-                     1);
+    assert_int_equal(
+        tu_qint(d,
+                "SELECT COUNT(*) FROM TableChangeNotifications a, TableChangeNotifications "
+                "b WHERE a.NotificationName = 'SyncNotif_WSyncMgr' AND b.NotificationName "
+                "= ? AND b.ID > a.ID",
+                "SubNotify_iu_WCM"),
+        1);
     exec_ok(d, "DELETE FROM TableChangeNotifications");
 }
 

@@ -658,50 +658,6 @@ typedef struct fx {
     site_ini ini;
 } fx;
 
-static void sqlx(db *d, const char *sql, const char *fmt, ...)
-{
-    db_stmt *st;
-    va_list ap;
-    if (db_prepare(d, &st, sql) < 0)
-        fail_msg("prepare %s: %s", sql, db_errmsg(d));
-    va_start(ap, fmt);
-    for (int i = 0; fmt && fmt[i]; i++) {
-        if (fmt[i] == 'i')
-            db_bind_int(st, i + 1, va_arg(ap, long long));
-        else
-            db_bind_text(st, i + 1, va_arg(ap, const char *));
-    }
-    va_end(ap);
-    if (db_step(st) < 0)
-        fail_msg("%s: %s", sql, db_errmsg(d));
-    db_finalize(st);
-}
-
-static long long qint(db *d, const char *sql, const char *p1)
-{
-    long long v = -1;
-    int ret = db_query_int(d, sql, p1, NULL, &v);
-    if (ret == CM_ENOTFOUND)
-        return -1;
-    if (ret < 0)
-        fail_msg("%s: %s", sql, db_errmsg(d));
-    return v;
-}
-
-static char *qtext(db *d, const char *sql, const char *p1)
-{
-    db_stmt *st;
-    char *out = NULL;
-    if (db_prepare(d, &st, sql) < 0)
-        fail_msg("prepare %s: %s", sql, db_errmsg(d));
-    if (p1)
-        db_bind_text(st, 1, p1);
-    if (db_step(st) == 1)
-        out = strdup_or_die(db_col_text(st, 0));
-    db_finalize(st);
-    return out;
-}
-
 static int setup_db(void **state)
 {
     static const char *tables[] = {"SiteControl",
@@ -724,7 +680,7 @@ static int setup_db(void **state)
         if (db_exec(f->d, sql) < 0)
             fail_msg("%s: %s", sql, db_errmsg(f->d));
     }
-    sqlx(f->d, "DELETE FROM SC_Component_Property WHERE SiteCode <> ''", NULL);
+    tu_sql(f->d, "DELETE FROM SC_Component_Property WHERE SiteCode <> ''", NULL);
     snprintf(f->ini.site_code, sizeof f->ini.site_code, "PS1");
     snprintf(f->ini.site_type, sizeof f->ini.site_type, "PRIMARY");
     snprintf(f->ini.server_name, sizeof f->ini.server_name, "ps1site.contoso.com");
@@ -743,37 +699,37 @@ static int teardown_db(void **state)
 
 static void add_sup(db *d, const char *site, const char *server, long long order, long long ssl)
 {
-    sqlx(d,
-         "INSERT INTO SoftwareUpdatePoints (SiteCode, ServerName, PortNumber, SSLPortNumber, "
-         "UseSSL, InstallOrder) VALUES (?, ?, 8530, 8531, ?, ?)",
-         "ttii", site, server, ssl, order);
+    tu_sql(d,
+           "INSERT INTO SoftwareUpdatePoints (SiteCode, ServerName, PortNumber, SSLPortNumber, "
+           "UseSSL, InstallOrder) VALUES (?, ?, 8530, 8531, ?, ?)",
+           "ttii", site, server, ssl, order);
 }
 
 static long long add_category(db *d, const char *uid, const char *type, const char *name,
                               long long locale)
 {
-    sqlx(d,
-         "INSERT INTO CI_CategoryInstances (CategoryInstance_UniqueID, CategoryTypeName) "
-         "VALUES (?, ?)",
-         "tt", uid, type);
-    long long id = qint(d,
-                        "SELECT CategoryInstanceID FROM CI_CategoryInstances WHERE "
-                        "CategoryInstance_UniqueID = ?",
-                        uid);
+    tu_sql(d,
+           "INSERT INTO CI_CategoryInstances (CategoryInstance_UniqueID, CategoryTypeName) "
+           "VALUES (?, ?)",
+           "tt", uid, type);
+    long long id = tu_qint(d,
+                           "SELECT CategoryInstanceID FROM CI_CategoryInstances WHERE "
+                           "CategoryInstance_UniqueID = ?",
+                           uid);
     if (name)
-        sqlx(d,
-             "INSERT INTO CI_LocalizedCategoryInstances (CategoryInstanceID, LocaleID, "
-             "CategoryInstanceName) VALUES (?, ?, ?)",
-             "iit", id, locale, name);
+        tu_sql(d,
+               "INSERT INTO CI_LocalizedCategoryInstances (CategoryInstanceID, LocaleID, "
+               "CategoryInstanceName) VALUES (?, ?, ?)",
+               "iit", id, locale, name);
     return id;
 }
 
 static void subscribe(db *d, long long id, long long on)
 {
-    sqlx(d,
-         "INSERT INTO CI_UpdateCategorySubscription (CategoryInstanceID, IsSubscribed) VALUES "
-         "(?, ?)",
-         "ii", id, on);
+    tu_sql(d,
+           "INSERT INTO CI_UpdateCategorySubscription (CategoryInstanceID, IsSubscribed) VALUES "
+           "(?, ?)",
+           "ii", id, on);
 }
 
 static void test_load_hierarchy_and_sups(void **state)
@@ -791,22 +747,22 @@ static void test_load_hierarchy_and_sups(void **state)
     assert_string_equal(in.sync.languages, "en");
     desired_input_free(&in);
 
-    sqlx(f->d, "INSERT INTO SiteControl (SiteCode, SiteType, ParentSiteCode) VALUES (?, ?, ?)",
-         "ttt", "CS1", "CAS", "");
-    sqlx(f->d, "INSERT INTO SiteControl (SiteCode, SiteType, ParentSiteCode) VALUES (?, ?, ?)",
-         "ttt", "PS1", "PRIMARY", "CS1");
+    tu_sql(f->d, "INSERT INTO SiteControl (SiteCode, SiteType, ParentSiteCode) VALUES (?, ?, ?)",
+           "ttt", "CS1", "CAS", "");
+    tu_sql(f->d, "INSERT INTO SiteControl (SiteCode, SiteType, ParentSiteCode) VALUES (?, ?, ?)",
+           "ttt", "PS1", "PRIMARY", "CS1");
     /* Inserted out of order: the first installed comes first. */
     add_sup(f->d, "PS1", "ps1sup3.contoso.com", 3, 0);
     add_sup(f->d, "PS1", "ps1site.contoso.com", 1, 0);
     add_sup(f->d, "PS1", "ps1sup2.contoso.com", 2, 1);
     add_sup(f->d, "CS1", "cs1sup2.contoso.com", 2, 0);
     add_sup(f->d, "CS1", "cs1site.contoso.com", 1, 1);
-    sqlx(f->d,
-         "UPDATE SoftwareUpdatePoints SET ConnectionAccount = ?, ConnectionPassword = ?, "
-         "UseProxy = 1, ProxyName = ?, ProxyPort = 3128, ProxyAccount = ?, ProxyPassword = ?, "
-         "WCMConfigState = 3 WHERE ServerName = ?",
-         "tttttt", "CONTOSO\\wsus", "pw'; --", "proxy.contoso.com", "CONTOSO\\px", "pxpw",
-         "ps1sup2.contoso.com");
+    tu_sql(f->d,
+           "UPDATE SoftwareUpdatePoints SET ConnectionAccount = ?, ConnectionPassword = ?, "
+           "UseProxy = 1, ProxyName = ?, ProxyPort = 3128, ProxyAccount = ?, ProxyPassword = ?, "
+           "WCMConfigState = 3 WHERE ServerName = ?",
+           "tttttt", "CONTOSO\\wsus", "pw'; --", "proxy.contoso.com", "CONTOSO\\px", "pxpw",
+           "ps1sup2.contoso.com");
     assert_int_equal(config_set(f->d, "PS1", "SMS_WSUS_SYNC_MANAGER", "Languages", "en,de", 0), 0);
 
     assert_int_equal(sitedb_load(f->d, &f->ini, &in), 0);
@@ -846,8 +802,8 @@ static void test_load_hierarchy_and_sups(void **state)
     desired_input_free(&in);
 
     /* Fixing an account shows in the fingerprint. */
-    sqlx(f->d, "UPDATE SoftwareUpdatePoints SET ConnectionPassword = ? WHERE ServerName = ?", "tt",
-         "right", "ps1sup2.contoso.com");
+    tu_sql(f->d, "UPDATE SoftwareUpdatePoints SET ConnectionPassword = ? WHERE ServerName = ?",
+           "tt", "right", "ps1sup2.contoso.com");
     assert_int_equal(sitedb_load(f->d, &f->ini, &in), 0);
     assert_true(desired_fingerprint(&in) != fp);
     desired_input_free(&in);
@@ -868,10 +824,10 @@ static void test_load_subscribed_categories(void **state)
         char type[32], guid[40];
         assert_int_equal(desired_category_parse(doc_cats[i].uid, type, sizeof type, guid), 0);
         ids[i] = add_category(f->d, doc_cats[i].uid, type, doc_cats[i].title, 1033);
-        sqlx(f->d,
-             "INSERT INTO CI_LocalizedCategoryInstances (CategoryInstanceID, LocaleID, "
-             "CategoryInstanceName) VALUES (?, 1031, ?)",
-             "it", ids[i], "Deutsch");
+        tu_sql(f->d,
+               "INSERT INTO CI_LocalizedCategoryInstances (CategoryInstanceID, LocaleID, "
+               "CategoryInstanceName) VALUES (?, 1031, ?)",
+               "it", ids[i], "Deutsch");
         subscribe(f->d, ids[i], 1);
     }
     /* Not subscribed, unsubscribed, tombstoned, not a WSUS category, no name at all. */
@@ -883,8 +839,8 @@ static void test_load_subscribed_categories(void **state)
               0);
     long long t = add_category(f->d, "Product:33333333-3333-3333-3333-333333333333", "Product",
                                "Tombstoned", 1033);
-    sqlx(f->d, "UPDATE CI_CategoryInstances SET IsTombstoned = 1 WHERE CategoryInstanceID = ?", "i",
-         t);
+    tu_sql(f->d, "UPDATE CI_CategoryInstances SET IsTombstoned = 1 WHERE CategoryInstanceID = ?",
+           "i", t);
     subscribe(f->d, t, 1);
     subscribe(f->d, add_category(f->d, "Locale:9", "Locale", "English", 1033), 1);
     subscribe(f->d,
@@ -911,16 +867,16 @@ static void test_load_subscribed_categories(void **state)
     assert_string_equal(in.cats[7].unique_id, C_CRIT);
 
     /* Without the two extra classifications the line is the document's, byte for byte. */
-    sqlx(f->d,
-         "UPDATE CI_UpdateCategorySubscription SET IsSubscribed = 0 WHERE CategoryInstanceID IN "
-         "(SELECT CategoryInstanceID FROM CI_CategoryInstances WHERE CategoryInstance_UniqueID "
-         "LIKE ?)",
-         "t", "UpdateClassification:55555555%");
-    sqlx(f->d,
-         "UPDATE CI_UpdateCategorySubscription SET IsSubscribed = 0 WHERE CategoryInstanceID IN "
-         "(SELECT CategoryInstanceID FROM CI_CategoryInstances WHERE CategoryInstance_UniqueID "
-         "LIKE ?)",
-         "t", "UpdateClassification:44444444%");
+    tu_sql(f->d,
+           "UPDATE CI_UpdateCategorySubscription SET IsSubscribed = 0 WHERE CategoryInstanceID IN "
+           "(SELECT CategoryInstanceID FROM CI_CategoryInstances WHERE CategoryInstance_UniqueID "
+           "LIKE ?)",
+           "t", "UpdateClassification:55555555%");
+    tu_sql(f->d,
+           "UPDATE CI_UpdateCategorySubscription SET IsSubscribed = 0 WHERE CategoryInstanceID IN "
+           "(SELECT CategoryInstanceID FROM CI_CategoryInstances WHERE CategoryInstance_UniqueID "
+           "LIKE ?)",
+           "t", "UpdateClassification:44444444%");
     desired_input_free(&in);
     assert_int_equal(sitedb_load(f->d, &f->ini, &in), 0);
     assert_int_equal(in.ncats, 6);
@@ -944,11 +900,12 @@ static void test_state_and_version(void **state)
 {
     fx *f = *state;
     add_sup(f->d, "PS1", "ps1site.contoso.com", 1, 0);
-    long long id = qint(f->d, "SELECT SUP_ID FROM SoftwareUpdatePoints WHERE ServerName = ?",
-                        "ps1site.contoso.com");
+    long long id = tu_qint(f->d, "SELECT SUP_ID FROM SoftwareUpdatePoints WHERE ServerName = ?",
+                           "ps1site.contoso.com");
     assert_true(id > 0);
     assert_int_equal(
-        qint(f->d, "SELECT WCMConfigState FROM SoftwareUpdatePoints WHERE SiteCode = ?", "PS1"), 0);
+        tu_qint(f->d, "SELECT WCMConfigState FROM SoftwareUpdatePoints WHERE SiteCode = ?", "PS1"),
+        0);
 
     char longerr[3000];
     memset(longerr, 'x', sizeof longerr - 1);
@@ -956,32 +913,33 @@ static void test_state_and_version(void **state)
     memcpy(longerr, "\xc3\xa9", 2);
     assert_int_equal(sitedb_set_state(f->d, id, 3, longerr), 0);
     assert_int_equal(
-        qint(f->d, "SELECT WCMConfigState FROM SoftwareUpdatePoints WHERE SiteCode = ?", "PS1"), 3);
+        tu_qint(f->d, "SELECT WCMConfigState FROM SoftwareUpdatePoints WHERE SiteCode = ?", "PS1"),
+        3);
     char *err =
-        qtext(f->d, "SELECT WCMLastError FROM SoftwareUpdatePoints WHERE SiteCode = ?", "PS1");
+        tu_qtext(f->d, "SELECT WCMLastError FROM SoftwareUpdatePoints WHERE SiteCode = ?", "PS1");
     assert_non_null(err);
     assert_true(strlen(err) <= 1000);
     assert_memory_equal(err, "\xc3\xa9", 2);
     free(err);
-    assert_int_equal(qint(f->d,
-                          "SELECT COUNT(*) FROM SoftwareUpdatePoints WHERE SiteCode = ? AND "
-                          "WCMConfigStateTime IS NOT NULL",
-                          "PS1"),
+    assert_int_equal(tu_qint(f->d,
+                             "SELECT COUNT(*) FROM SoftwareUpdatePoints WHERE SiteCode = ? AND "
+                             "WCMConfigStateTime IS NOT NULL",
+                             "PS1"),
                      1);
 
     assert_int_equal(sitedb_set_state(f->d, id, 2, ""), 0);
-    assert_int_equal(qint(f->d,
-                          "SELECT COUNT(*) FROM SoftwareUpdatePoints WHERE SiteCode = ? AND "
-                          "WCMConfigState = 2 AND WCMLastError IS NULL",
-                          "PS1"),
+    assert_int_equal(tu_qint(f->d,
+                             "SELECT COUNT(*) FROM SoftwareUpdatePoints WHERE SiteCode = ? AND "
+                             "WCMConfigState = 2 AND WCMLastError IS NULL",
+                             "PS1"),
                      1);
     assert_int_equal(sitedb_set_version(f->d, id, "10.0.17763.1"), 0);
-    err = qtext(f->d, "SELECT WSUSVersion FROM SoftwareUpdatePoints WHERE SiteCode = ?", "PS1");
+    err = tu_qtext(f->d, "SELECT WSUSVersion FROM SoftwareUpdatePoints WHERE SiteCode = ?", "PS1");
     assert_string_equal(err, "10.0.17763.1");
     free(err);
     /* The state time is UTC, as every time column: within a day of now either way. */
-    err = qtext(f->d, "SELECT WCMConfigStateTime FROM SoftwareUpdatePoints WHERE SiteCode = ?",
-                "PS1");
+    err = tu_qtext(f->d, "SELECT WCMConfigStateTime FROM SoftwareUpdatePoints WHERE SiteCode = ?",
+                   "PS1");
     assert_non_null(err);
     struct tm tm = {0};
     assert_non_null(strptime(err, "%Y-%m-%d %H:%M:%S", &tm));
