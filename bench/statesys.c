@@ -166,29 +166,71 @@ typedef struct row {
     char t1[32], t2[32];
 } row;
 
+/*
+ * An empty copy of a table as the site schema made it: the same columns, key,
+ * indexes and storage (on SQLite the table's own statements from
+ * sqlite_master with the name replaced, so a WITHOUT ROWID table stays one).
+ */
+static int copy_table(db *d, const char *from, const char *to)
+{
+    char sql[4096];
+    db_stmt *q;
+    int ret;
+    if (db_get_dialect(d) == DB_DIALECT_POSTGRES) {
+        snprintf(sql, sizeof sql, "CREATE TABLE %s (LIKE %s INCLUDING ALL)", to, from);
+        return db_exec(d, sql);
+    }
+    /* The table first, then its indexes (not its triggers); an automatic index has none. */
+    if ((ret = db_prepare(d, &q,
+                          "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
+                          "AND type IN ('table', 'index') "
+                          "ORDER BY type = 'table' DESC")) < 0)
+        return ret;
+    if ((ret = db_bind_text(q, 1, from)) < 0) {
+        db_finalize(q);
+        return ret;
+    }
+    char *stmts[16];
+    size_t n = 0;
+    while (n < 16 && (ret = db_step(q)) == 1) {
+        const char *t = db_col_text(q, 0);
+        size_t len = 0, fl = strlen(from);
+        sql[0] = '\0';
+        for (const char *p = t; *p && len + 64 < sizeof sql;) {
+            if (strncmp(p, from, fl) == 0) {
+                len += (size_t)snprintf(sql + len, sizeof sql - len, "%s", to);
+                p += fl;
+            } else {
+                sql[len++] = *p++;
+                sql[len] = '\0';
+            }
+        }
+        if (!(stmts[n] = strdup(sql))) {
+            ret = -ENOMEM;
+            break;
+        }
+        n++;
+    }
+    db_finalize(q);
+    if (ret > 0)
+        ret = 0; /* more than 16 statements: the rest are not needed here */
+    for (size_t i = 0; i < n; i++) {
+        if (ret == 0)
+            ret = db_exec(d, stmts[i]);
+        free(stmts[i]);
+    }
+    return ret < 0 ? ret : n ? 0 : -ENOENT;
+}
+
 /* The raw rate: the rows statesys wrote, inserted into a copy of the table. */
 static int raw_rate(db *d, int rows_per_stmt, unsigned flags, const row *rows, long n, double *rate)
 {
     static const bulk_col cols[] = {{BULK_INT, 0},   {BULK_INT, 0},   {BULK_INT, 0},
                                     {BULK_TEXT, 31}, {BULK_TEXT, 31}, {BULK_INT, 0}};
-    const char *ddl_sqlite =
-        "CREATE TABLE Bench_ComplianceStatus (CI_ID INTEGER NOT NULL, MachineID INTEGER NOT NULL, "
-        "Status INTEGER NOT NULL DEFAULT 0, LastStatusCheckTime DATETIME, LastStatusChangeTime "
-        "DATETIME, LastStatusSerial BIGINT, LastEnforcementMessageID INTEGER, "
-        "LastEnforcementMessageTime DATETIME, LastEnforcementStatusMsgID INTEGER, LastErrorCode "
-        "INTEGER, EnforcementSource INTEGER, PRIMARY KEY (CI_ID, MachineID))";
-    const char *ddl_pg =
-        "CREATE TABLE Bench_ComplianceStatus (CI_ID INTEGER NOT NULL, MachineID INTEGER NOT NULL, "
-        "Status INTEGER NOT NULL DEFAULT 0, LastStatusCheckTime TIMESTAMP, LastStatusChangeTime "
-        "TIMESTAMP, LastStatusSerial BIGINT, LastEnforcementMessageID INTEGER, "
-        "LastEnforcementMessageTime TIMESTAMP, LastEnforcementStatusMsgID INTEGER, LastErrorCode "
-        "INTEGER, EnforcementSource INTEGER, PRIMARY KEY (CI_ID, MachineID))";
     bulk *b = NULL;
     int ret;
     db_exec(d, "DROP TABLE IF EXISTS Bench_ComplianceStatus");
-    if ((ret = db_exec(d, db_get_dialect(d) == DB_DIALECT_POSTGRES ? ddl_pg : ddl_sqlite)) < 0 ||
-        (ret = db_exec(d, "CREATE INDEX IX_Bench_ComplianceStatus_MachineID ON "
-                          "Bench_ComplianceStatus (MachineID)")) < 0)
+    if ((ret = copy_table(d, "Update_ComplianceStatus", "Bench_ComplianceStatus")) < 0)
         return ret;
     double t0 = now_s();
     if ((ret =
