@@ -33,7 +33,8 @@ check "all 50 files processed" wait_for 20 bash -c "[ \$(grep -c 'Processed file
 check "box drained" wait_for 5 bash -c "[ -z \"\$(find '$box' -maxdepth 1 -type f)\" ]"
 
 # Bad content, a symlink, a hard link, a wrong name: quarantined once, the target untouched.
-echo "BAD content" >"$box/BAD.SMX"
+# Written elsewhere and renamed in: read half-written (Settle Time is 0 here), it is not bad yet.
+echo "BAD content" >"$stage/BAD.SMX" && mv "$stage/BAD.SMX" "$box/"
 echo "precious" >"$root/target.txt"
 ln -s "$root/target.txt" "$box/LINK.SMX"
 echo "two names" >"$root/hard.txt"; ln "$root/hard.txt" "$box/HARD.SMX"
