@@ -18,9 +18,9 @@ guid=$(source_id)
 port=$(free_port)
 "$CMSITE" config --root "$root" SMS_MP_CONTROL_MANAGER 'Location Port' "$port" >/dev/null
 url="http://127.0.0.1:$port/ccm_system/request"
-start smsdbmon "$SMSDBMON"
-start policypv "$POLICYPV"
-start smsmp "$SMSMP"
+start smsdbmon "$SMSDBMON" --root "$root"
+start policypv "$POLICYPV" --root "$root"
+start smsmp "$SMSMP" --root "$root"
 bump
 check "baseline: policy 1.00" wait_for 30 version_is 1.00
 check "quiet" wait_for 10 quiet
@@ -66,7 +66,7 @@ check "smsmp says the database is back" log_has "$mplog" "MP LM: the site databa
 # --- the server away at start, with a notification waiting --------------------------
 stop policypv
 "$CM_TEST_PGCTL" stop
-start policypv "$POLICYPV"
+start policypv "$POLICYPV" --root "$root"
 check "away at start is logged" wait_for 20 bash -c "grep -c 'Cannot connect to the site database' '$pvlog' | grep -qv '^0$'"
 : >"$box/$guid.STN"
 check "policypv keeps running" alive policypv

@@ -16,9 +16,9 @@ port=$(free_port)
 "$CMSITE" config --root "$root" MP_LocationManager 'Verbose Logging' 1 >/dev/null
 guid=$(source_id)
 check "the site has an update source" test -n "$guid"
-start smsdbmon "$SMSDBMON"
-start policypv "$POLICYPV"
-start smsmp "$SMSMP"
+start smsdbmon "$SMSDBMON" --root "$root"
+start policypv "$POLICYPV" --root "$root"
+start smsmp "$SMSMP" --root "$root"
 
 check "policypv connected" wait_for 20 log_has "$pvlog" "Connected to the site database"
 # cmsite init's sync status row (content version 0) already made a .STN.

@@ -12,8 +12,8 @@ check "cmsite init" init_site
 guid=$(source_id)
 stage="$root/stage"
 mkdir -p "$stage"
-start smsdbmon "$SMSDBMON"
-start policypv "$POLICYPV"
+start smsdbmon "$SMSDBMON" --root "$root"
+start policypv "$POLICYPV" --root "$root"
 check "policypv connected" wait_for 20 log_has "$pvlog" "Connected to the site database"
 bump
 check "baseline: policy 1.00" wait_for 20 version_is 1.00
@@ -116,14 +116,14 @@ claimed=0
 check "the .STN is kept (claimed in process/, or not yet taken)" bash -c "[ -f '$box/process/$guid.STN' ] || [ -f '$box/$guid.STN' ]"
 check "nothing half-written: still 3.00" version_is 3.00
 check "rows agree at 3.00 after the crash" rows_agree 3.00
-start policypv "$POLICYPV"
+start policypv "$POLICYPV" --root "$root"
 if [ "$claimed" = 1 ]; then
     check "the claimed file is recovered at start" wait_for 20 log_has "$pvlog" "Recovered 1 file(s) left in process by an earlier run"
 fi
 check "4.00 after the restart" wait_for 30 version_is 4.00
 check "rows agree at 4.00" rows_agree 4.00
 check "the body carries content version 4" body_has_cv 4
-alive smsdbmon 2>/dev/null || start smsdbmon "$SMSDBMON"
+alive smsdbmon 2>/dev/null || start smsdbmon "$SMSDBMON" --root "$root"
 check "quiet after the restart" wait_for 30 quiet
 check "still 4.00" version_is 4.00
 
@@ -132,7 +132,7 @@ for i in $(seq 1 8); do
     bump
     sleep "0.$((RANDOM % 4))"
     kill9 policypv
-    start policypv "$POLICYPV"
+    start policypv "$POLICYPV" --root "$root"
 done
 final=$(cv)
 check "settles after the kills" wait_for 60 quiet

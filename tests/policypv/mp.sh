@@ -21,7 +21,7 @@ s.listen(1)
 time.sleep(300)' "$port" &
 holder=$!
 check "the test holds the port" wait_for 10 bash -c "(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null"
-start smsmp "$SMSMP"
+start smsmp "$SMSMP" --root "$root"
 check "the taken port is reported" wait_for 20 log_has "$mplog" "ERROR: MP LM: Cannot listen on 127.0.0.1:$port"
 check "smsmp keeps running" alive smsmp
 kill "$holder"

@@ -7,62 +7,9 @@
 # SMSDBMON, POLICYPV and SMSMP (set by meson).
 . "$(dirname "$0")/../e2e/lib.sh"
 
-declare -A PIDS=()
 box="$root/inboxes/policypv.box"
 pvlog="$root/logs/policypv.log"
 mplog="$root/logs/MP_Location.log"
-
-stop_all() {
-    for name in "${!PIDS[@]}"; do kill -TERM "${PIDS[$name]}" 2>/dev/null; done
-    for name in "${!PIDS[@]}"; do wait "${PIDS[$name]}" 2>/dev/null; done
-    PIDS=()
-}
-trap 'stop_all; finish' EXIT
-
-# start NAME BINARY: run a daemon of the site in the background.
-start() {
-    "$2" --root "$root" 2>>"$root/$1.stderr" &
-    PIDS[$1]=$!
-}
-
-# stop NAME: SIGTERM and wait; returns the daemon's exit status.
-stop() {
-    local pid=${PIDS[$1]}
-    unset "PIDS[$1]"
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid"
-}
-
-# kill9 NAME: no chance to clean up.
-kill9() {
-    local pid=${PIDS[$1]}
-    unset "PIDS[$1]"
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
-}
-
-alive() { [ -n "${PIDS[$1]:-}" ] && kill -0 "${PIDS[$1]}" 2>/dev/null; }
-
-pgport() { sed -n 's/.*Port=\([0-9]*\).*/\1/p' <<<"$CM_TEST_DB"; }
-
-# sql "STATEMENTS": run on the site database; rows print as a|b.
-sql() {
-    if [ -n "${CM_TEST_DB:-}" ]; then
-        psql -X -q -At -h 127.0.0.1 -p "$(pgport)" -U cm -d site -v ON_ERROR_STOP=1 -c "$1"
-    else
-        sqlite3 -bail -cmd ".timeout 30000" "$root/data/site.db" "$1"
-    fi
-}
-
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 30000))
-        if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
-    done
-    return 1
-}
 
 source_id() { sql "SELECT UpdateSource_UniqueID FROM CI_UpdateSources WHERE SourceSite = 'CS1'"; }
 cv() { sql "SELECT ContentVersion FROM Update_SyncStatus WHERE SiteCode = 'CS1'"; }

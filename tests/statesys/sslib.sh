@@ -37,17 +37,6 @@ kill9_statesys() {
     return 0
 }
 
-pgport() { sed -n 's/.*Port=\([0-9]*\).*/\1/p' <<<"$CM_TEST_DB"; }
-
-# sql "STATEMENTS": run on the site database; rows print as a|b.
-sql() {
-    if [ -n "${CM_TEST_DB:-}" ]; then
-        psql -X -q -At -h 127.0.0.1 -p "$(pgport)" -U cm -d site -v ON_ERROR_STOP=1 -c "$1"
-    else
-        sqlite3 -bail -cmd ".timeout 30000" "$root/data/site.db" "$1"
-    fi
-}
-
 # is "SQL" VALUE: the query's single value equals VALUE; more "SQL" N: it is above N.
 is() { [ "$(sql "$1")" = "$2" ]; }
 more() { local v; v=$(sql "$1"); [ -n "$v" ] && [ "$v" -gt "$2" ]; }

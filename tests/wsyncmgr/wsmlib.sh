@@ -7,17 +7,8 @@
 # WSYNCMGR (set by meson).
 . "$(dirname "$0")/../e2e/lib.sh"
 
-declare -A PIDS=()
 slog="$root/logs/wsyncmgr.log"
 box="$root/inboxes/wsyncmgr.box"
-API_NS="http://www.microsoft.com/SoftwareDistribution/Server/ApiRemotingWebService"
-
-stop_all() {
-    for name in "${!PIDS[@]}"; do kill -TERM "${PIDS[$name]}" 2>/dev/null; done
-    for name in "${!PIDS[@]}"; do wait "${PIDS[$name]}" 2>/dev/null; done
-    PIDS=()
-}
-trap 'stop_all; finish' EXIT
 
 # wsm_done: stop the daemons, check that none of them reported a sanitizer error or a leak
 # (sanitizer builds print those to standard error, kept in $root/NAME.stderr), then the tally.
@@ -32,97 +23,10 @@ wsm_done() {
     done_tests
 }
 
-# start NAME COMMAND...: run a daemon in the background.
-start() {
-    local name=$1; shift
-    "$@" 2>>"$root/$name.stderr" &
-    PIDS[$name]=$!
-}
-
-# stop NAME: SIGTERM and wait.
-stop() {
-    local pid=${PIDS[$1]:-}
-    unset "PIDS[$1]"
-    [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
-}
-
-# kill9 NAME: the daemon dies without any chance to clean up.
-kill9() {
-    local pid=${PIDS[$1]:-}
-    unset "PIDS[$1]"
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
-}
-
-pgport() { sed -n 's/.*Port=\([0-9]*\).*/\1/p' <<<"$CM_TEST_DB"; }
-
-# sql "STATEMENT": run on the site database; rows print as a|b.
-sql() {
-    if [ -n "${CM_TEST_DB:-}" ]; then
-        psql -X -q -At -h 127.0.0.1 -p "$(pgport)" -U cm -d site -v ON_ERROR_STOP=1 -c "$1"
-    else
-        sqlite3 -bail -cmd ".timeout 30000" "$root/data/site.db" "$1"
-    fi
-}
-
-free_port() {
-    local p
-    for _ in $(seq 1 100); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && \
-           ! (exec 3<>/dev/tcp/127.0.0.1/$((p + 1))) 2>/dev/null; then
-            echo "$p"; return 0
-        fi
-    done
-    return 1
-}
-
-# start_wsusd NAME ROOT PORT [ARGS...]: a wsusd on PORT (PORT+1 for SSL), waiting until it serves.
-start_wsusd() {
-    local name=$1 dir=$2 port=$3; shift 3
-    start "$name" "$WSUSD" --root "$dir" --port "$port" --ssl-port $((port + 1)) "$@"
-    wait_for 60 curl -s -o /dev/null "http://127.0.0.1:$port/ClientWebService/wusserverversion.xml"
-}
-
-# api PORT OPERATION [INNER-XML] [USER:PASSWORD]: call the administration API, print the answer.
-api() {
-    local auth=()
-    [ -n "${4:-}" ] && auth=(-u "$4")
-    curl -s "${auth[@]}" -X POST -H 'Content-Type: text/xml; charset=utf-8' \
-        -H "SOAPAction: \"$API_NS/$2\"" \
-        --data "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><$2 xmlns=\"$API_NS\">${3:-}</$2></soap:Body></soap:Envelope>" \
-        "http://127.0.0.1:$1/ApiRemoting30/WebService.asmx"
-}
-
 # count TEXT: how many wsyncmgr.log lines contain the fixed string.
 count() { grep -cF -- "$1" "$slog" 2>/dev/null || true; }
 # more TEXT N: more than N lines now contain it.
 more() { [ "$(count "$1")" -gt "$2" ]; }
-
-# in_order FILE TEXT...: the texts appear in this order, each after the previous one, in the
-# lines after the last line holding the first text.
-in_order() {
-    local file=$1; shift
-    python3 - "$file" "$@" <<'EOF'
-import sys
-lines = open(sys.argv[1], encoding='utf-8', errors='replace').read().splitlines()
-texts = sys.argv[2:]
-starts = [i for i, l in enumerate(lines) if texts[0] in l]
-if not starts:
-    print("not found: " + texts[0], file=sys.stderr)
-    sys.exit(1)
-pos = starts[-1]
-for t in texts[1:]:
-    pos = next((i for i in range(pos + 1, len(lines)) if t in lines[i]), None)
-    if pos is None:
-        print("not found in order: " + t, file=sys.stderr)
-        sys.exit(1)
-EOF
-}
 
 # msgs: the sync manager's status message IDs, oldest first, on one line.
 msgs() {
