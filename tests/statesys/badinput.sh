@@ -164,7 +164,7 @@ if [ -n "${CM_TEST_DB:-}" ]; then
 else
     sql "CREATE TRIGGER poison BEFORE INSERT ON SR_CurrentState WHEN NEW.TopicID = 'POISON' BEGIN SELECT RAISE(ABORT, 'poisoned topic'); END"
 fi
-setting "Inbox Pause" 2
+check "statesys reads the 2-second pause" setting_live "Inbox Pause" 2
 for n in 1 2 3; do
     topic=Fine/Topic; [ $n -eq 2 ] && topic=POISON
     report "GUID:88888888-8888-4888-8888-00000000000$n" "PC$n" "$(message "$T" 1 "$topic" 1000 1)" >"$stage/p$n.xml"
