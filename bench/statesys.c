@@ -166,15 +166,41 @@ typedef struct row {
     char t1[32], t2[32];
 } row;
 
+/* text with every occurrence of from replaced by to; NULL without memory. */
+static char *renamed(const char *text, const char *from, const char *to)
+{
+    size_t fl = strlen(from), tl = strlen(to), count = 0;
+    for (const char *m = strstr(text, from); m; m = strstr(m + fl, from))
+        count++;
+    char *out = malloc(strlen(text) + count * tl + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = text;;) {
+        const char *m = strstr(p, from);
+        size_t k = m ? (size_t)(m - p) : strlen(p);
+        memcpy(o, p, k);
+        o += k;
+        if (!m)
+            break;
+        memcpy(o, to, tl);
+        o += tl;
+        p = m + fl;
+    }
+    *o = '\0';
+    return out;
+}
+
 /*
- * An empty copy of a table as the site schema made it: the same columns, key,
- * indexes and storage (on SQLite the table's own statements from
- * sqlite_master with the name replaced, so a WITHOUT ROWID table stays one).
+ * An empty copy of a table as the site schema made it: the same columns, key
+ * and indexes.  SQLite has no CREATE TABLE ... LIKE: there the table's and its
+ * indexes' own statements from sqlite_master are run with the name replaced.
  */
 static int copy_table(db *d, const char *from, const char *to)
 {
-    char sql[4096];
+    char sql[256];
     db_stmt *q;
+    char **stmts = NULL;
+    size_t n = 0;
     int ret;
     if (db_get_dialect(d) == DB_DIALECT_POSTGRES) {
         snprintf(sql, sizeof sql, "CREATE TABLE %s (LIKE %s INCLUDING ALL)", to, from);
@@ -183,42 +209,28 @@ static int copy_table(db *d, const char *from, const char *to)
     /* The table first, then its indexes (not its triggers); an automatic index has none. */
     if ((ret = db_prepare(d, &q,
                           "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
-                          "AND type IN ('table', 'index') "
-                          "ORDER BY type = 'table' DESC")) < 0)
+                          "AND type IN ('table', 'index') ORDER BY type = 'table' DESC")) < 0)
         return ret;
-    if ((ret = db_bind_text(q, 1, from)) < 0) {
-        db_finalize(q);
-        return ret;
-    }
-    char *stmts[16];
-    size_t n = 0;
-    while (n < 16 && (ret = db_step(q)) == 1) {
-        const char *t = db_col_text(q, 0);
-        size_t len = 0, fl = strlen(from);
-        sql[0] = '\0';
-        for (const char *p = t; *p && len + 64 < sizeof sql;) {
-            if (strncmp(p, from, fl) == 0) {
-                len += (size_t)snprintf(sql + len, sizeof sql - len, "%s", to);
-                p += fl;
-            } else {
-                sql[len++] = *p++;
-                sql[len] = '\0';
+    if ((ret = db_bind_text(q, 1, from)) == 0) {
+        while ((ret = db_step(q)) == 1) {
+            char *one = renamed(db_col_text(q, 0), from, to);
+            char **nv = one ? realloc(stmts, (n + 1) * sizeof *nv) : NULL;
+            if (!nv) {
+                free(one);
+                ret = -ENOMEM;
+                break;
             }
+            stmts = nv;
+            stmts[n++] = one;
         }
-        if (!(stmts[n] = strdup(sql))) {
-            ret = -ENOMEM;
-            break;
-        }
-        n++;
     }
     db_finalize(q);
-    if (ret > 0)
-        ret = 0; /* more than 16 statements: the rest are not needed here */
     for (size_t i = 0; i < n; i++) {
         if (ret == 0)
             ret = db_exec(d, stmts[i]);
         free(stmts[i]);
     }
+    free(stmts);
     return ret < 0 ? ret : n ? 0 : -ENOENT;
 }
 

@@ -76,7 +76,7 @@ stop() {
     unset "PIDS[$1]"
     [ -n "$pid" ] || return 0
     kill -TERM "$pid" 2>/dev/null
-    wait "$pid"
+    wait "$pid" 2>/dev/null
 }
 
 # kill9 NAME: the daemon dies without any chance to clean up.
