@@ -1,5 +1,14 @@
 /*
  * cimap.c - the GUID hash table of the site-database phase (see cimap.h).
+ *
+ * The entries sit in one dense array in the order they were added, and the
+ * open-addressing table holds only 8-byte slots: 32 bits of the key's hash
+ * and the entry's index.  A probe compares hashes in the small table and
+ * touches an entry only when they match.  With the entries themselves in
+ * the table (144 bytes a slot, more than twice as many slots as entries),
+ * the table of a 100,000-update sync was 38 MB of fresh memory, faulted in
+ * at random places by the first lookups; now it is 2 MB of slots and 14 MB
+ * of entries filled in order.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +23,7 @@ void cimap_init(cimap *m)
 
 void cimap_free(cimap *m)
 {
+    free(m->v);
     free(m->slots);
     memset(m, 0, sizeof *m);
 }
@@ -30,61 +40,72 @@ static int norm(const char *in, char out[37])
     return i == 36 && in[36] == '\0';
 }
 
-static uint64_t hash(const char *s)
+static uint32_t hash(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h ^ (h >> 29);
+    return (uint32_t)(h ^ (h >> 32));
 }
 
-static cimap_entry *find(const cimap *m, const char *key)
+/* A slot: the hash in the high half, the entry's index + 1 in the low half (0: free). */
+static uint64_t slot_of(uint32_t h, size_t index)
 {
-    if (!m->cap)
-        return NULL;
-    for (size_t i = hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        cimap_entry *e = &m->slots[i];
-        if (!e->id[0] || strcmp(e->id, key) == 0)
-            return e;
+    return (uint64_t)h << 32 | (uint64_t)(index + 1);
+}
+
+/* The slot of key (hash h): the one holding it, or the free one where it would go. */
+static uint64_t *find(const cimap *m, const char *key, uint32_t h)
+{
+    for (size_t i = h & (m->nslots - 1);; i = (i + 1) & (m->nslots - 1)) {
+        uint64_t *s = &m->slots[i];
+        if (!*s)
+            return s;
+        if ((uint32_t)(*s >> 32) == h && strcmp(m->v[(uint32_t)*s - 1].id, key) == 0)
+            return s;
     }
 }
 
-/* Move the entries to a table of cap slots (a power of two, more than twice the entries). */
-static int rehash(cimap *m, size_t cap)
+/* Room for cap entries: the array, and a table of more than twice as many slots. */
+static int resize(cimap *m, size_t cap)
 {
-    cimap_entry *old = m->slots, *slots = calloc(cap, sizeof *slots);
-    size_t oldcap = m->cap;
+    size_t nslots = 1024;
+    while (nslots < cap * 2 + 2)
+        nslots *= 2;
+    if (cap > UINT32_MAX - 1)
+        return -1;
+    cimap_entry *v = realloc(m->v, cap * sizeof *v);
+    if (!v)
+        return -1;
+    m->v = v;
+    m->cap = cap;
+    if (nslots == m->nslots)
+        return 0;
+    uint64_t *slots = calloc(nslots, sizeof *slots);
     if (!slots)
         return -1;
+    free(m->slots);
     m->slots = slots;
-    m->cap = cap;
-    for (size_t i = 0; i < oldcap; i++)
-        if (old[i].id[0])
-            *find(m, old[i].id) = old[i];
-    free(old);
+    m->nslots = nslots;
+    for (size_t i = 0; i < m->n; i++) {
+        uint32_t h = hash(m->v[i].id);
+        *find(m, m->v[i].id, h) = slot_of(h, i);
+    }
     return 0;
-}
-
-static int grow(cimap *m)
-{
-    return rehash(m, m->cap ? m->cap * 2 : 1024);
 }
 
 int cimap_reserve(cimap *m, size_t n)
 {
-    size_t cap = m->cap ? m->cap : 1024;
-    while (cap < n * 2 + 2)
-        cap *= 2;
-    return cap == m->cap ? 0 : rehash(m, cap);
+    return n <= m->cap ? 0 : resize(m, n);
 }
 
 cimap_entry *cimap_get(const cimap *m, const char *id)
 {
     char key[37];
-    if (!id || !norm(id, key))
+    if (!m->n || !id || !norm(id, key))
         return NULL;
-    cimap_entry *e = find(m, key);
-    return e && e->id[0] ? e : NULL;
+    uint64_t s = *find(m, key, hash(key));
+    return s ? &m->v[(uint32_t)s - 1] : NULL;
 }
 
 cimap_entry *cimap_put(cimap *m, const char *id)
@@ -92,14 +113,15 @@ cimap_entry *cimap_put(cimap *m, const char *id)
     char key[37];
     if (!id || !norm(id, key))
         return NULL;
-    /* Keep the table at most half full so probes stay short. */
-    if ((m->n + 1) * 2 > m->cap && grow(m) < 0)
+    if (m->n == m->cap && resize(m, m->cap ? m->cap * 2 : 512) < 0)
         return NULL;
-    cimap_entry *e = find(m, key);
-    if (!e->id[0]) {
-        memset(e, 0, sizeof *e);
-        memcpy(e->id, key, sizeof key);
-        m->n++;
-    }
+    uint32_t h = hash(key);
+    uint64_t *s = find(m, key, h);
+    if (*s)
+        return &m->v[(uint32_t)*s - 1];
+    cimap_entry *e = &m->v[m->n];
+    memset(e, 0, sizeof *e);
+    memcpy(e->id, key, sizeof key);
+    *s = slot_of(h, m->n++);
     return e;
 }

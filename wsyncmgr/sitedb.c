@@ -361,9 +361,8 @@ static int cat_index(sitedb *w)
     w->catv = malloc((w->cats.n ? w->cats.n : 1) * sizeof *w->catv);
     if (!w->catv)
         return -ENOMEM;
-    for (size_t i = 0; i < w->cats.cap; i++)
-        if (w->cats.slots[i].id[0])
-            w->catv[n++] = &w->cats.slots[i];
+    for (size_t i = 0; i < w->cats.n; i++)
+        w->catv[n++] = &w->cats.v[i];
     qsort(w->catv, n, sizeof *w->catv, cat_cmp);
     w->ncatv = n;
     w->cat_dirty = 0;
@@ -717,9 +716,9 @@ int sitedb_categories_done(sitedb *w)
 {
     db_stmt *s = NULL;
     int ret = 0;
-    for (size_t i = 0; i < w->cats.cap && ret == 0; i++) {
-        cimap_entry *e = &w->cats.slots[i];
-        if (!e->id[0] || !e->seen)
+    for (size_t i = 0; i < w->cats.n && ret == 0; i++) {
+        cimap_entry *e = &w->cats.v[i];
+        if (!e->seen)
             continue;
         const cimap_entry *p = e->parent[0] ? cimap_get(&w->cats, e->parent) : NULL;
         long long parent = p ? p->ci_id : 0;

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "catalog_gen.h"
+#include "cimap.h"
 #include "cm_error.h"
 #include "db.h"
 #include "lang.h"
@@ -905,6 +906,57 @@ static void test_sitedb_bad_metadata(void **state)
     assert_int_equal(sitedb_severity("Unspecified"), 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* cimap                                                               */
+/* ------------------------------------------------------------------ */
+
+/* The GUID of number i, upper case when upper (the map lower-cases its keys). */
+static void guid_of(unsigned i, int upper, char out[37])
+{
+    snprintf(out, 37, upper ? "%08X-0000-4000-8000-%012X" : "%08x-0000-4000-8000-%012x", i,
+             i * 2654435761u);
+}
+
+static void test_cimap(void **state)
+{
+    cimap m;
+    char id[37];
+    (void)state;
+    cimap_init(&m);
+    assert_null(cimap_get(&m, "00000001-0000-4000-8000-000000000001"));
+    assert_null(cimap_put(&m, "not-a-guid"));
+    assert_null(cimap_put(&m, NULL));
+    assert_int_equal(cimap_reserve(&m, 100), 0);
+    /* Past the reservation several times: every entry survives each growth. */
+    for (unsigned i = 0; i < 5000; i++) {
+        guid_of(i, i % 2, id);
+        cimap_entry *e = cimap_put(&m, id);
+        assert_non_null(e);
+        assert_int_equal(e->ci_id, 0); /* new entries are zeroed */
+        e->ci_id = (long long)i + 1;
+        e->revision = (int)i % 7;
+    }
+    assert_int_equal(m.n, 5000);
+    for (unsigned i = 0; i < 5000; i++) {
+        guid_of(i, !(i % 2), id); /* the other case finds the same entry */
+        cimap_entry *e = cimap_get(&m, id);
+        assert_non_null(e);
+        assert_int_equal(e->ci_id, (long long)i + 1);
+        assert_int_equal(e->revision, (int)i % 7);
+        assert_ptr_equal(cimap_put(&m, id), e); /* a second put is the same entry */
+        /* The entries are in the order they were added. */
+        assert_ptr_equal(&m.v[i], e);
+    }
+    assert_int_equal(m.n, 5000);
+    guid_of(5000, 0, id);
+    assert_null(cimap_get(&m, id));
+    /* A reservation below what is held changes nothing. */
+    assert_int_equal(cimap_reserve(&m, 10), 0);
+    assert_int_equal(m.n, 5000);
+    cimap_free(&m);
+    assert_null(cimap_get(&m, id));
+}
+
 static void test_filter_hash(void **state)
 {
     char *p1[] = {"a105a108-7c9b-4518-bbbe-73f0fe30012b", "bfe5b177-a086-47a0-b102-097e4fa1f807"};
@@ -1028,7 +1080,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_sitedb_lookup, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sitedb_rollback, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sitedb_bad_metadata, fx_setup, fx_teardown),
-        cmocka_unit_test(test_filter_hash)};
+        cmocka_unit_test(test_filter_hash),
+        cmocka_unit_test(test_cimap)};
     const struct CMUnitTest maint[] = {
         cmocka_unit_test_setup_teardown(test_maint, fx_setup, fx_teardown)};
     const char *g = argc > 1 ? argv[1] : "";
