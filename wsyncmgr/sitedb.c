@@ -80,6 +80,8 @@ struct sitedb {
     cimap_entry **catv; /* categories by CategoryInstanceID (entries move when cats grows) */
     size_t ncatv;
     int cat_dirty;
+    char **index_sql; /* indexes dropped for a bulk load, rebuilt by sitedb_finish */
+    size_t nindex;
 };
 
 /* ------------------------------------------------------------------ */
@@ -386,6 +388,101 @@ static const cimap_entry *cat_by_id(const sitedb *w, long long id)
 }
 
 /* ------------------------------------------------------------------ */
+/* Bulk load                                                           */
+/* ------------------------------------------------------------------ */
+
+/* The tables the phase writes a row or more of per update. */
+static const char *const bulk_tables[] = {"CI_ConfigurationItems",
+                                          "CI_UpdateInfo",
+                                          "CI_LocalizedProperties",
+                                          "CI_CategoryMemberships",
+                                          "CI_CIUpdateSources",
+                                          "CI_ConfigurationItemRelations",
+                                          "CI_Contents",
+                                          "CI_ContentFiles",
+                                          "CI_ConfigurationItemContents"};
+
+static int plain_name(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_')
+            return 0;
+    return 1;
+}
+
+/*
+ * A first sync on SQLite writes every row of these tables at once: their
+ * secondary indexes are dropped here and built again from the rows by
+ * sitedb_finish, inside the same transaction.  Kept up row by row, the
+ * indexes on random GUIDs (CI_UniqueID, Content_UniqueID) and the others
+ * cost the writer a third of its time for 100,000 updates; built at the
+ * end, a fifth of that.  What other connections read meanwhile is their
+ * snapshot, indexes included (WAL), and a phase that fails rolls the drop
+ * back with everything else.  The statements are the schema's own, read
+ * back from sqlite_master.  Not on PostgreSQL: DROP INDEX there locks the
+ * table against readers until the commit.
+ */
+static int indexes_drop(sitedb *w)
+{
+    char sql[512];
+    size_t ntables = sizeof bulk_tables / sizeof bulk_tables[0];
+    db_stmt *s;
+    int ret = db_in_list_sql(sql, sizeof sql,
+                             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql "
+                             "IS NOT NULL AND tbl_name IN ",
+                             ntables, " ORDER BY name");
+    if (ret < 0 || (ret = db_prepare(w->d, &s, sql)) < 0)
+        return ret;
+    for (size_t i = 0; i < ntables && ret == 0; i++)
+        ret = db_bind_text(s, (int)i + 1, bulk_tables[i]);
+    char **names = NULL;
+    size_t n = 0;
+    while (ret == 0 && (ret = db_step(s)) == 1) {
+        char **nv = realloc(names, (n + 1) * sizeof *nv);
+        char **sv = realloc(w->index_sql, (n + 1) * sizeof *sv);
+        if (nv)
+            names = nv;
+        if (sv)
+            w->index_sql = sv;
+        if (!nv || !sv) {
+            ret = -ENOMEM;
+            break;
+        }
+        names[n] = strdup(db_col_text(s, 0));
+        w->index_sql[n] = strdup(db_col_text(s, 1));
+        n++;
+        ret = !names[n - 1] || !w->index_sql[n - 1] ? -ENOMEM : 0;
+    }
+    db_finalize(s);
+    w->nindex = n;
+    for (size_t i = 0; i < n && ret >= 0; i++) {
+        /* The names are the schema's; anything unusual is left alone rather than quoted. */
+        if (!plain_name(names[i])) {
+            ret = CM_EDB;
+            break;
+        }
+        snprintf(sql, sizeof sql, "DROP INDEX %s", names[i]);
+        ret = run_sql(w->d, sql);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return ret < 0 ? ret : 0;
+}
+
+static int indexes_rebuild(sitedb *w)
+{
+    int ret = 0;
+    for (size_t i = 0; i < w->nindex && ret == 0; i++)
+        ret = run_sql(w->d, w->index_sql[i]);
+    if (ret == 0)
+        w->st.indexes_rebuilt = (long)w->nindex;
+    return ret;
+}
+
+/* ------------------------------------------------------------------ */
 /* Begin                                                               */
 /* ------------------------------------------------------------------ */
 
@@ -561,6 +658,8 @@ int sitedb_begin(sitedb **out, db *d, const sitedb_options *o)
         (ret = load_cats(w)) < 0 || (ret = prepare_writers(w)) < 0)
         return ret;
     w->all_loaded = w->held == 0; /* a first sync has nothing to read */
+    if (w->held == 0 && db_get_dialect(d) == DB_DIALECT_SQLITE)
+        return indexes_drop(w);
     return 0;
 }
 
@@ -1228,6 +1327,8 @@ int sitedb_finish(sitedb *w)
         ret = bulk_flush(w->ins_rel);
     if (ret == 0)
         ret = flush_superseded(w);
+    if (ret == 0)
+        ret = indexes_rebuild(w);
     if (ret < 0)
         return ret;
     if (db_get_dialect(w->d) == DB_DIALECT_POSTGRES) {
@@ -1276,6 +1377,9 @@ void sitedb_free(sitedb *w)
     free(w->names);
     free(w->pend);
     free(w->catv);
+    for (size_t i = 0; i < w->nindex; i++)
+        free(w->index_sql[i]);
+    free(w->index_sql);
     cimap_free(&w->cis);
     cimap_free(&w->cats);
     cimap_free(&w->asked);

@@ -66,6 +66,7 @@ typedef struct sitedb_stats {
     long unknown_categories; /* memberships naming a category the site does not know */
     long untitled;           /* updates without a title in any language */
     long relations, unresolved_relations, files;
+    long indexes_rebuilt; /* secondary indexes built after a first sync's bulk load */
 } sitedb_stats;
 
 /* One downloadable file location (GetUpdateData's ServerSyncUrlData). */
@@ -81,7 +82,12 @@ typedef struct sitedb_item {
     size_t xml_len;
 } sitedb_item;
 
-/* Lock, count what the site holds, prepare the writers.  Inside a transaction. */
+/*
+ * Lock, count what the site holds, prepare the writers.  Inside a
+ * transaction.  On SQLite, when the site holds no update yet (a first
+ * sync), the secondary indexes of the CI tables are dropped for the bulk
+ * load and built again by sitedb_finish (sitedb.c).
+ */
 int sitedb_begin(sitedb **out, db *d, const sitedb_options *o);
 /* A category (UpdateType Category); its parent may come later in the pass. */
 int sitedb_category(sitedb *w, const updxml_update *u);
@@ -104,7 +110,7 @@ int sitedb_prefetch(sitedb *w, const char *const *ids, size_t n);
  * the updates given to sitedb_prefetch.
  */
 int sitedb_known_revision(const sitedb *w, const char *update_id);
-/* Flush, resolve relations, mark superseded updates. */
+/* Flush, resolve relations, mark superseded updates, rebuild what sitedb_begin dropped. */
 int sitedb_finish(sitedb *w);
 /* Items written (categories and updates): 0 means the content version stays. */
 long sitedb_changed(const sitedb *w);

@@ -608,6 +608,80 @@ static void test_sitedb_first_sync(void **state)
     cat_free(&c);
 }
 
+/* The schema's secondary indexes of the CI tables, as "name:sql|..." (SQLite). */
+static char *ci_indexes(db *d)
+{
+    char *v = tu_qtext(d,
+                       "SELECT group_concat(name || ':' || sql, '|') FROM (SELECT name, sql FROM "
+                       "sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name LIKE "
+                       "'CI\\_%' ESCAPE '\\' ORDER BY name)",
+                       NULL);
+    assert_non_null(v);
+    return v;
+}
+
+static void test_sitedb_bulk_indexes(void **state)
+{
+    fx *f = *state;
+    cat c;
+    run_out r;
+    sitedb *w = NULL;
+    lang_set ls;
+    cat_make(&c, 300, 5);
+    if (db_get_dialect(f->d) != DB_DIALECT_SQLITE) {
+        /* PostgreSQL keeps its indexes: dropping one there locks readers out until the commit. */
+        run_phase(f, &c, "en", 0, 1, &r);
+        assert_int_equal(r.st.indexes_rebuilt, 0);
+        cat_free(&c);
+        return;
+    }
+    char *before = ci_indexes(f->d);
+    long long nidx = q(f->d, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND sql IS "
+                             "NOT NULL AND tbl_name IN ('CI_ConfigurationItems', 'CI_Contents', "
+                             "'CI_ContentFiles', 'CI_CategoryMemberships')");
+    assert_true(nidx >= 4);
+    /* A first sync drops them in its transaction... */
+    assert_int_equal(lang_parse("en", &ls, NULL), 0);
+    sitedb_options o = {.site = "CS1", .source_id = f->src.source_id, .langs = &ls};
+    assert_int_equal(db_begin(f->d), 0);
+    assert_int_equal(sitedb_begin(&w, f->d, &o), 0);
+    assert_int_equal(q(f->d, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND sql IS "
+                             "NOT NULL AND tbl_name = 'CI_ConfigurationItems'"),
+                     0);
+    /* ... and a phase that fails gets them back with the rollback. */
+    assert_int_equal(db_rollback(f->d), 0);
+    sitedb_free(w);
+    char *after = ci_indexes(f->d);
+    assert_string_equal(after, before);
+    free(after);
+
+    /* A whole first sync builds them again, the same, over the rows it wrote. */
+    run_phase(f, &c, "en", 0, 1, &r);
+    assert_int_equal(r.st.inserted, 300);
+    assert_true(r.st.indexes_rebuilt >= nidx);
+    after = ci_indexes(f->d);
+    assert_string_equal(after, before);
+    free(after);
+    char *ok = tu_qtext(f->d, "PRAGMA integrity_check", NULL);
+    assert_string_equal(ok, "ok");
+    free(ok);
+    /* The unique ones hold again. */
+    assert_true(db_exec(f->d, "INSERT INTO CI_ConfigurationItems (CI_UniqueID, CIType_ID) SELECT "
+                              "CI_UniqueID, CIType_ID FROM CI_ConfigurationItems LIMIT 1") < 0);
+    /* A sync of a site that holds updates keeps the indexes as they are. */
+    c.v[c.n - 1].u.revision++;
+    free(c.v[c.n - 1].xml);
+    assert_int_equal(updxml_write(&c.v[c.n - 1].u, &c.v[c.n - 1].xml, &c.v[c.n - 1].len), 0);
+    run_phase(f, &c, "en", 0, 1, &r);
+    assert_int_equal(r.st.revised, 1);
+    assert_int_equal(r.st.indexes_rebuilt, 0);
+    after = ci_indexes(f->d);
+    assert_string_equal(after, before);
+    free(after);
+    free(before);
+    cat_free(&c);
+}
+
 static void test_sitedb_incremental(void **state)
 {
     fx *f = *state;
@@ -1075,6 +1149,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_syncstate_content_version, fx_setup, fx_teardown)};
     const struct CMUnitTest sitedbt[] = {
         cmocka_unit_test_setup_teardown(test_sitedb_first_sync, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sitedb_bulk_indexes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sitedb_incremental, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sitedb_supersede, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sitedb_lookup, fx_setup, fx_teardown),
