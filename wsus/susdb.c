@@ -26,9 +26,15 @@ extern const size_t susdb_sqlite_count;
 extern const embedded_file susdb_postgresql_files[];
 extern const size_t susdb_postgresql_count;
 
+/*
+ * StepAPI=1: libsqliteodbc then steps a SELECT as the caller fetches its
+ * rows, instead of reading the whole result into memory of its own at
+ * SQLExecute.  GetUpdateData reads a few hundred kilobytes of update XML a
+ * call; copied whole first, it cost wsusd a tenth of its CPU in a sync.
+ */
 void susdb_default_connection(const char *root, char *buf, size_t len)
 {
-    snprintf(buf, len, "Driver=SQLite3;Database=%s/data/susdb.db", root);
+    snprintf(buf, len, "Driver=SQLite3;StepAPI=1;Database=%s/data/susdb.db", root);
 }
 
 int susdb_apply(db *d, const char **failed)
