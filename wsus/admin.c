@@ -343,6 +343,7 @@ void admin_handle(wsusd *w, db *d, const httpd_request *req, httpd_response *res
                     NULL, NULL);
         return;
     }
+    wsusd_xml_begin(&c.out);
     const char *name = (const char *)c.op->name;
     const char *ns = c.op->ns && c.op->ns->href ? (const char *)c.op->ns->href : "";
     size_t i;

@@ -34,22 +34,22 @@ void wsusd_fault(httpd_response *resp, const char *faultcode, const char *faults
     resp->body_len = resp->body ? len : 0;
 }
 
-void wsusd_xml(httpd_response *resp, soap_buf *body)
+void wsusd_xml_begin(soap_buf *out)
 {
-    soap_buf b;
-    soap_buf_init(&b);
-    soap_envelope_begin(&b);
-    soap_buf_add(&b, body->data ? body->data : "", body->len);
-    soap_envelope_end(&b);
-    if (b.err || body->err) {
-        soap_buf_free(&b);
+    soap_envelope_begin(out);
+}
+
+void wsusd_xml(httpd_response *resp, soap_buf *out)
+{
+    soap_envelope_end(out);
+    if (out->err) {
         wsusd_fault(resp, "soap:Server", "Insufficient memory to build the response.",
                     WSUSSS_ERR_INTERNAL, NULL);
         return;
     }
     resp->status = 200;
     resp->content_type = "text/xml; charset=utf-8";
-    resp->body = soap_buf_take(&b, &resp->body_len);
+    resp->body = soap_buf_take(out, &resp->body_len);
 }
 
 void web_db_check(db *d, int ret)

@@ -88,6 +88,12 @@ void uss_handle(wsusd *w, db *d, const httpd_request *req, httpd_response *resp,
 /* Helpers shared by the handlers. */
 void wsusd_fault(httpd_response *resp, const char *faultcode, const char *faultstring,
                  const char *error_code, const char *method);
-void wsusd_xml(httpd_response *resp, soap_buf *body); /* wraps body in an envelope */
+/*
+ * A handler's answer is written straight into its envelope: wsusd_xml_begin
+ * on the empty buffer, the operation's element, then wsusd_xml closes the
+ * envelope and hands the buffer to the response (no copy of the answer).
+ */
+void wsusd_xml_begin(soap_buf *out);
+void wsusd_xml(httpd_response *resp, soap_buf *out);
 
 #endif
