@@ -1,6 +1,9 @@
 /*
  * updxml.c - the MS-WSUSSS update XML model: a safe libxml2 parser into
- * updxml_update and a canonical writer back to XML (see updxml.h).
+ * updxml_update and a canonical writer back to XML (see updxml.h).  The
+ * parser builds a tree and walks it; the checks and attribute rules it
+ * applies live in updxml_util.c, shared with updxml_parse_fields
+ * (updxml_sax.c), which must answer the same.
  *
  * Safety: documents with a DOCTYPE are refused before libxml2 sees them
  * (no internal entities, so no entity expansion of any size), the parser
@@ -13,8 +16,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <libxml/tree.h>
 
 #include "cm_error.h"
+#include "updxml_util.h"
 
 /* ---------- names ---------- */
 
@@ -64,6 +66,16 @@ int updxml_category_type_from_name(const char *name, updxml_category_type *out)
     return CM_EPARSE;
 }
 
+/*
+ * Each hex digit's lower-case form, 0 for anything else: isxdigit and
+ * tolower in one lookup, without a call into the locale per character.
+ */
+static const char hex_lower[256] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5',
+    ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9', ['a'] = 'a', ['b'] = 'b',
+    ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f', ['A'] = 'a', ['B'] = 'b',
+    ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f'};
+
 int updxml_guid_normalize(const char *in, char out[UPDXML_GUID_SIZE])
 {
     if (!in)
@@ -81,10 +93,8 @@ int updxml_guid_normalize(const char *in, char out[UPDXML_GUID_SIZE])
             if (c != '-')
                 return CM_EPARSE;
             out[i] = '-';
-        } else {
-            if (!isxdigit((unsigned char)c))
-                return CM_EPARSE;
-            out[i] = (char)tolower((unsigned char)c);
+        } else if ((out[i] = hex_lower[(unsigned char)c]) == 0) {
+            return CM_EPARSE;
         }
     }
     out[36] = '\0';
@@ -139,48 +149,7 @@ void updxml_free(updxml_update *u)
     memset(u, 0, sizeof *u);
 }
 
-/* ---------- parsing ---------- */
-
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-static pthread_key_t ctxt_key;
-static int ctxt_key_ok;
-
-/* Names a reused context may hold before it is replaced (they stay in its dictionary). */
-#define CTXT_MAX_NAMES 20000
-
-static void ctxt_free(void *c)
-{
-    xmlFreeParserCtxt(c);
-}
-
-static void xml_init(void)
-{
-    xmlInitParser();
-    ctxt_key_ok = pthread_key_create(&ctxt_key, ctxt_free) == 0;
-}
-
-/*
- * This thread's parser context, kept between documents: a new context and
- * dictionary per document was a sixth of the parse of a small update.
- * NULL when there is none (the caller then parses with a fresh one).
- */
-static xmlParserCtxtPtr thread_ctxt(void)
-{
-    if (!ctxt_key_ok)
-        return NULL;
-    xmlParserCtxtPtr c = pthread_getspecific(ctxt_key);
-    if (c && c->dict && xmlDictSize(c->dict) > CTXT_MAX_NAMES) {
-        /* A document with very many names: its dictionary goes with the context. */
-        pthread_setspecific(ctxt_key, NULL);
-        xmlFreeParserCtxt(c);
-        c = NULL;
-    }
-    if (!c && (c = xmlNewParserCtxt()) != NULL && pthread_setspecific(ctxt_key, c) != 0) {
-        xmlFreeParserCtxt(c);
-        c = NULL;
-    }
-    return c;
-}
+/* ---------- parsing: the tree walk ---------- */
 
 static int is_el(const xmlNode *n, const char *ns, const char *name)
 {
@@ -194,11 +163,8 @@ static int is_el(const xmlNode *n, const char *ns, const char *name)
 /* Only whitespace text may sit between the elements the model reads. */
 static int only_space(const xmlNode *n)
 {
-    const xmlChar *c = n->content;
-    for (; c && *c; c++)
-        if (*c != ' ' && *c != '\t' && *c != '\n' && *c != '\r')
-            return 0;
-    return 1;
+    const char *c = (const char *)n->content;
+    return !c || updxml_util_only_space(c, strlen(c));
 }
 
 /* Elements among n's children; text other than whitespace is an error. */
@@ -212,9 +178,9 @@ static int check_children(const xmlNode *parent)
 }
 
 /*
- * The text of n (an attribute or an element with only text and comments in
- * it), bounded, in *out.  The usual case is one text node, copied once;
- * anything else goes through xmlNodeGetContent.
+ * The text of n (an element with only text and comments in it), bounded,
+ * in *out.  The usual case is one text node, copied once; anything else
+ * goes through xmlNodeGetContent.
  */
 static int node_text(const xmlNode *n, char **out)
 {
@@ -238,16 +204,6 @@ static int node_text(const xmlNode *n, char **out)
     return *out ? 0 : -ENOMEM;
 }
 
-/* A bounded strdup of an attribute value; *out NULL when absent. */
-static int get_attr(const xmlNode *n, const char *name, char **out)
-{
-    *out = NULL;
-    xmlAttr *a = xmlHasNsProp((xmlNode *)n, (const xmlChar *)name, NULL);
-    if (!a || (a->ns && a->ns->href))
-        return 0;
-    return node_text((const xmlNode *)a, out);
-}
-
 /* Text content of an element with only text children, bounded. */
 static int get_text(const xmlNode *n, char **out)
 {
@@ -258,91 +214,54 @@ static int get_text(const xmlNode *n, char **out)
     return node_text(n, out);
 }
 
-static int parse_bool(const char *v, int *out)
+/*
+ * The tree's side of updxml_util_get_fn.  An attribute's value is its one
+ * text node, lent as it is; a value in several nodes (which the parser does
+ * not build without entities) is joined into tmp, freed by tree_attrs_done.
+ */
+typedef struct tree_attrs {
+    const xmlNode *n;
+    xmlChar *tmp[16]; /* more than any rules function asks for */
+    size_t ntmp;
+} tree_attrs;
+
+static int tree_get(void *src, const char *name, const char **value)
 {
-    if (!v) {
-        *out = -1;
+    tree_attrs *t = src;
+    *value = NULL;
+    xmlAttr *a = xmlHasNsProp((xmlNode *)t->n, (const xmlChar *)name, NULL);
+    if (!a || (a->ns && a->ns->href))
         return 0;
+    const xmlNode *c = a->children;
+    const char *v = "";
+    if (c && c->type == XML_TEXT_NODE && !c->next) {
+        v = c->content ? (const char *)c->content : "";
+    } else if (c) {
+        xmlChar *joined = t->ntmp < sizeof t->tmp / sizeof t->tmp[0]
+                              ? xmlNodeGetContent((const xmlNode *)a)
+                              : NULL;
+        if (!joined)
+            return -ENOMEM;
+        t->tmp[t->ntmp++] = joined;
+        v = (const char *)joined;
     }
-    if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
-        *out = 1;
-    else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
-        *out = 0;
-    else
-        return CM_EPARSE;
-    return 0;
-}
-
-static int parse_int(const char *v, long long min, long long max, long long *out)
-{
-    if (!v || !*v)
-        return CM_EPARSE;
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || *end || x < min || x > max)
-        return CM_EPARSE;
-    *out = x;
-    return 0;
-}
-
-/* Languages name folders in the offline catalog, so they are kept strict. */
-static int valid_language(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 16)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '-')
-            return 0;
-    return 1;
-}
-
-static int valid_digest(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= UPDXML_DIGEST_SIZE)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '+' && s[i] != '/' && s[i] != '=')
-            return 0;
-    return 1;
-}
-
-static int grow(void **arr, size_t *cap, size_t n, size_t elsize)
-{
-    if (n >= UPDXML_MAX_ITEMS)
+    if (strlen(v) > UPDXML_MAX_TEXT)
         return CM_ETOOBIG;
-    if (n < *cap)
-        return 0;
-    size_t nc = *cap ? *cap * 2 : 4;
-    void *p = realloc(*arr, nc * elsize);
-    if (!p)
-        return -ENOMEM;
-    memset((char *)p + *cap * elsize, 0, (nc - *cap) * elsize);
-    *arr = p;
-    *cap = nc;
+    *value = v;
     return 0;
+}
+
+static void tree_attrs_done(tree_attrs *t)
+{
+    for (size_t i = 0; i < t->ntmp; i++)
+        xmlFree(t->tmp[i]);
 }
 
 static int parse_ref(const xmlNode *n, updxml_ref *r, int need_revision)
 {
-    char *id = NULL, *rev = NULL;
-    int rc = get_attr(n, "UpdateID", &id);
-    if (!rc)
-        rc = get_attr(n, "RevisionNumber", &rev);
-    if (!rc)
-        rc = updxml_guid_normalize(id, r->id);
-    if (!rc) {
-        long long x = 0;
-        if (rev)
-            rc = parse_int(rev, 0, INT_MAX, &x);
-        else if (need_revision)
-            rc = CM_EPARSE;
-        r->revision = (int)x;
-    }
-    free(id);
-    free(rev);
+    tree_attrs t = {.n = n};
+    int rc = updxml_util_ref(tree_get, &t, need_revision, r);
+    tree_attrs_done(&t);
     return rc;
 }
 
@@ -362,7 +281,7 @@ static int parse_ref_list_at(const xmlNode *n, updxml_ref **arr, size_t *count, 
         }
         if (!is_el(c, UPDXML_NS, "UpdateIdentity"))
             return CM_EPARSE;
-        rc = grow((void **)arr, &cap, *count, sizeof **arr);
+        rc = updxml_util_grow((void **)arr, &cap, *count, sizeof **arr);
         if (!rc)
             rc = parse_ref(c, &(*arr)[*count], 0);
         if (!rc)
@@ -376,18 +295,6 @@ static int parse_ref_list(const xmlNode *n, updxml_ref **arr, size_t *count)
     return parse_ref_list_at(n, arr, count, 0);
 }
 
-static int add_category(updxml_update *u, size_t *cap, const updxml_ref *r)
-{
-    for (size_t i = 0; i < u->ncategories; i++)
-        if (strcmp(u->categories[i].id, r->id) == 0)
-            return 0;
-    int rc = grow((void **)&u->categories, cap, u->ncategories, sizeof *u->categories);
-    if (rc)
-        return rc;
-    u->categories[u->ncategories++] = *r;
-    return 0;
-}
-
 static int parse_prereqs(const xmlNode *n, updxml_update *u)
 {
     size_t cap = 0, catcap = 0;
@@ -395,7 +302,7 @@ static int parse_prereqs(const xmlNode *n, updxml_update *u)
     for (const xmlNode *c = n->children; !rc && c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
-        rc = grow((void **)&u->prereqs, &cap, u->nprereqs, sizeof *u->prereqs);
+        rc = updxml_util_grow((void **)&u->prereqs, &cap, u->nprereqs, sizeof *u->prereqs);
         if (rc)
             break;
         updxml_prereq *p = &u->prereqs[u->nprereqs];
@@ -407,22 +314,15 @@ static int parse_prereqs(const xmlNode *n, updxml_update *u)
             rc = parse_ref(c, &p->ids[0], 0);
             p->nids = 1;
         } else if (is_el(c, UPDXML_NS, "AtLeastOne")) {
-            char *isc = NULL;
             u->nprereqs++;
             p->at_least_one = 1;
-            rc = get_attr(c, "IsCategory", &isc);
-            if (!rc) {
-                int b = 0;
-                rc = parse_bool(isc, &b);
-                p->is_category = b == 1;
-            }
-            free(isc);
+            tree_attrs t = {.n = c};
+            rc = updxml_util_is_category(tree_get, &t, &p->is_category);
+            tree_attrs_done(&t);
             if (!rc)
                 rc = parse_ref_list(c, &p->ids, &p->nids);
-            if (!rc && p->nids == 0)
-                rc = CM_EPARSE;
-            for (size_t i = 0; !rc && p->is_category && i < p->nids; i++)
-                rc = add_category(u, &catcap, &p->ids[i]);
+            if (!rc)
+                rc = updxml_util_prereq_done(u, p, &catcap);
         } else {
             rc = CM_EPARSE;
         }
@@ -458,7 +358,7 @@ static int parse_localized(const xmlNode *n, updxml_update *u)
             continue;
         if (!is_el(c, UPDXML_NS, "LocalizedProperties"))
             return CM_EPARSE;
-        rc = grow((void **)&u->localized, &cap, u->nlocalized, sizeof *u->localized);
+        rc = updxml_util_grow((void **)&u->localized, &cap, u->nlocalized, sizeof *u->localized);
         if (rc)
             break;
         updxml_localized *l = &u->localized[u->nlocalized++];
@@ -479,11 +379,8 @@ static int parse_localized(const xmlNode *n, updxml_update *u)
                 return CM_EPARSE;
             rc = get_text(e, slot);
         }
-        if (!rc && !valid_language(l->language))
-            rc = CM_EPARSE;
-        for (size_t i = 0; !rc && i + 1 < u->nlocalized; i++)
-            if (strcmp(u->localized[i].language, l->language) == 0)
-                rc = CM_EPARSE;
+        if (!rc)
+            rc = updxml_util_localized_done(u);
     }
     return rc;
 }
@@ -497,50 +394,26 @@ static int parse_files(const xmlNode *n, updxml_update *u)
             continue;
         if (!is_el(c, UPDXML_NS, "File"))
             return CM_EPARSE;
-        rc = grow((void **)&u->files, &cap, u->nfiles, sizeof *u->files);
+        rc = updxml_util_grow((void **)&u->files, &cap, u->nfiles, sizeof *u->files);
         if (rc)
             break;
         updxml_file *f = &u->files[u->nfiles++];
-        char *dig = NULL, *alg = NULL, *size = NULL;
-        f->size = -1;
-        rc = get_attr(c, "FileName", &f->name);
-        if (!rc)
-            rc = get_attr(c, "Digest", &dig);
-        if (!rc)
-            rc = get_attr(c, "DigestAlgorithm", &alg);
-        if (!rc)
-            rc = get_attr(c, "Size", &size);
-        if (!rc)
-            rc = get_attr(c, "Modified", &f->modified);
-        if (!rc && (!dig || !valid_digest(dig)))
-            rc = CM_EPARSE;
-        if (!rc && alg && strlen(alg) >= sizeof f->algorithm)
-            rc = CM_EPARSE;
-        if (!rc && size)
-            rc = parse_int(size, 0, LLONG_MAX, &f->size);
-        if (!rc) {
-            snprintf(f->digest, sizeof f->digest, "%s", dig);
-            snprintf(f->algorithm, sizeof f->algorithm, "%s", alg ? alg : "");
-        }
-        free(dig);
-        free(alg);
-        free(size);
+        tree_attrs t = {.n = c};
+        rc = updxml_util_file(tree_get, &t, f);
+        tree_attrs_done(&t);
         for (const xmlNode *e = c->children; !rc && e; e = e->next) {
             if (!is_el(e, UPDXML_NS, "AdditionalDigest"))
                 continue;
-            char *a = NULL, *t = NULL;
-            rc = get_attr(e, "Algorithm", &a);
+            tree_attrs ta = {.n = e};
+            const char *alg = NULL;
+            char *text = NULL;
+            rc = tree_get(&ta, "Algorithm", &alg);
             if (!rc)
-                rc = get_text(e, &t);
-            if (!rc &&
-                (!t || !valid_digest(t) || !a || strlen(a) >= sizeof f->additional_algorithm))
-                rc = CM_EPARSE;
-            if (!rc) {
-                snprintf(f->additional_digest, sizeof f->additional_digest, "%s", t);
-                snprintf(f->additional_algorithm, sizeof f->additional_algorithm, "%s", a);
-            }
-            free(a);
-            free(t);
+                rc = get_text(e, &text);
+            if (!rc)
+                rc = updxml_util_additional_digest(f, alg, text);
+            free(text);
+            tree_attrs_done(&ta);
             break;
         }
     }
@@ -609,7 +482,7 @@ static int add_attr(updxml_attr **arr, size_t *n, size_t *cap, const xmlAttr *a)
 {
     if (a->ns && a->ns->href)
         return 0;
-    int rc = grow((void **)arr, cap, *n, sizeof **arr);
+    int rc = updxml_util_grow((void **)arr, cap, *n, sizeof **arr);
     if (rc)
         return rc;
     xmlChar *v = xmlNodeGetContent((xmlNode *)a);
@@ -626,63 +499,28 @@ static int add_attr(updxml_attr **arr, size_t *n, size_t *cap, const xmlAttr *a)
     return (*arr)[*n - 1].name && (*arr)[*n - 1].value ? 0 : -ENOMEM;
 }
 
-static const char *const prop_known[] = {
-    "UpdateType", "DefaultPropertiesLanguage", "CreationDate",  "PublicationState", "PublisherID",
-    "IsPublic",   "ExplicitlyDeployable",      "DetectoidType", "MsrcSeverity",     NULL};
-
-static int is_known(const char *name, const char *const *list)
+/* Attributes of n the model does not name (see updxml_util_prop_known), kept in document order. */
+static int add_other_attrs(const xmlNode *n, const char *const *known, updxml_attr **arr,
+                           size_t *count)
 {
-    for (; *list; list++)
-        if (strcmp(name, *list) == 0)
-            return 1;
-    return 0;
+    size_t cap = 0;
+    int rc = 0;
+    for (const xmlAttr *a = n->properties; !rc && a; a = a->next)
+        if (!updxml_util_is_known((const char *)a->name, known) || (a->ns && a->ns->href))
+            rc = add_attr(arr, count, &cap, a);
+    return rc;
 }
 
 static int parse_properties(xmlNode *n, updxml_update *u)
 {
-    char *type = NULL, *pub = NULL, *expl = NULL, *sev = NULL;
     int rc = check_children(n);
-    if (!rc)
-        rc = get_attr(n, "UpdateType", &type);
-    if (!rc && !type)
-        rc = CM_EPARSE;
-    if (!rc)
-        rc = updxml_type_from_name(type, &u->type);
-    if (!rc)
-        rc = get_attr(n, "DefaultPropertiesLanguage", &u->default_language);
-    if (!rc && u->default_language && !valid_language(u->default_language))
-        rc = CM_EPARSE;
-    if (!rc)
-        rc = get_attr(n, "CreationDate", &u->creation_date);
-    if (!rc)
-        rc = get_attr(n, "PublicationState", &u->publication_state);
-    if (!rc)
-        rc = get_attr(n, "PublisherID", &u->publisher_id);
-    if (!rc)
-        rc = get_attr(n, "IsPublic", &pub);
-    if (!rc)
-        rc = parse_bool(pub, &u->is_public);
-    if (!rc)
-        rc = get_attr(n, "ExplicitlyDeployable", &expl);
-    if (!rc)
-        rc = parse_bool(expl, &u->explicitly_deployable);
-    if (!rc)
-        rc = get_attr(n, "DetectoidType", &u->detectoid_type);
-    if (!rc)
-        rc = get_attr(n, "MsrcSeverity", &sev);
-    free(type);
-    free(pub);
-    free(expl);
-    if (!rc && sev) {
-        u->msrc_severity = sev;
-        sev = NULL;
+    if (!rc) {
+        tree_attrs t = {.n = n};
+        rc = updxml_util_properties(tree_get, &t, u);
+        tree_attrs_done(&t);
     }
-    free(sev);
-    u->expired = u->publication_state && strcmp(u->publication_state, "Expired") == 0;
-    size_t cap = 0;
-    for (const xmlAttr *a = n->properties; !rc && a; a = a->next)
-        if (!is_known((const char *)a->name, prop_known) || (a->ns && a->ns->href))
-            rc = add_attr(&u->prop_attrs, &u->nprop_attrs, &cap, a);
+    if (!rc)
+        rc = add_other_attrs(n, updxml_util_prop_known, &u->prop_attrs, &u->nprop_attrs);
     size_t xlen = 0;
     for (xmlNode *c = n->children; !rc && c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
@@ -705,8 +543,6 @@ static int parse_properties(xmlNode *n, updxml_update *u)
     return rc;
 }
 
-static const char *const cat_known[] = {"CategoryType", "DisplayOrder", NULL};
-
 /* 1 when n is the category's HandlerSpecificData (and it was read), 0 when not. */
 static int parse_category_info(const xmlNode *n, updxml_update *u)
 {
@@ -716,25 +552,12 @@ static int parse_category_info(const xmlNode *n, updxml_update *u)
             ci = c;
     if (!ci)
         return 0;
-    if (u->category_type != UPDXML_CAT_NONE)
-        return CM_EPARSE;
-    char *ct = NULL, *order = NULL;
-    int rc = get_attr(ci, "CategoryType", &ct);
+    tree_attrs t = {.n = ci};
+    int rc =
+        updxml_util_category(tree_get, &t, u->category_type, &u->category_type, &u->display_order);
+    tree_attrs_done(&t);
     if (!rc)
-        rc = updxml_category_type_from_name(ct, &u->category_type);
-    if (!rc)
-        rc = get_attr(ci, "DisplayOrder", &order);
-    if (!rc && order) {
-        long long x = 0;
-        rc = parse_int(order, 0, INT_MAX, &x);
-        u->display_order = (int)x;
-    }
-    free(ct);
-    free(order);
-    size_t cap = 0;
-    for (const xmlAttr *a = ci->properties; !rc && a; a = a->next)
-        if (!is_known((const char *)a->name, cat_known) || (a->ns && a->ns->href))
-            rc = add_attr(&u->cat_attrs, &u->ncat_attrs, &cap, a);
+        rc = add_other_attrs(ci, updxml_util_cat_known, &u->cat_attrs, &u->ncat_attrs);
     return rc ? rc : 1;
 }
 
@@ -776,48 +599,30 @@ static int parse_root(xmlNode *root, updxml_update *u)
             rc = dump_standalone(c, &u->extra_xml, &xlen);
         }
     }
-    if (!rc && (!seen_id || !seen_props))
-        rc = CM_EPARSE;
-    if (!rc && (u->type == UPDXML_TYPE_CATEGORY) != (u->category_type != UPDXML_CAT_NONE))
-        rc = CM_EPARSE;
+    if (!rc)
+        rc = updxml_util_update_done(u, seen_id, seen_props);
     return rc;
-}
-
-/* A DOCTYPE is the only way to declare entities; refuse it outright. */
-static int has_doctype(const char *xml, size_t len)
-{
-    static const char pat[] = "<!DOCTYPE";
-    if (len < sizeof pat - 1)
-        return 0;
-    for (size_t i = 0; i + sizeof pat - 1 <= len; i++)
-        if (xml[i] == '<' && memcmp(xml + i, pat, sizeof pat - 1) == 0)
-            return 1;
-    return 0;
 }
 
 int updxml_parse(const char *xml, size_t len, updxml_update *out)
 {
     memset(out, 0, sizeof *out);
-    if (!xml)
-        return CM_EPARSE;
-    if (len > UPDXML_MAX_DOC)
-        return CM_ETOOBIG;
-    if (len == 0 || len > INT_MAX || has_doctype(xml, len))
-        return CM_EPARSE;
-    pthread_once(&xml_once, xml_init);
+    int rc = updxml_util_precheck(xml, len);
+    if (rc)
+        return rc;
     int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-    xmlParserCtxtPtr ctxt = thread_ctxt();
+    xmlParserCtxtPtr ctxt = updxml_util_thread_ctxt();
     xmlDoc *doc = ctxt ? xmlCtxtReadMemory(ctxt, xml, (int)len, "update.xml", NULL, opts)
                        : xmlReadMemory(xml, (int)len, "update.xml", NULL, opts);
     if (!doc)
         return CM_EPARSE;
-    int rc = doc->intSubset || doc->extSubset ? CM_EPARSE : 0;
+    rc = doc->intSubset || doc->extSubset ? CM_EPARSE : 0;
     if (!rc)
         rc = parse_root(xmlDocGetRootElement(doc), out);
     xmlFreeDoc(doc);
     if (rc) {
         updxml_free(out);
-        return rc == -ENOMEM ? rc : (rc == CM_ETOOBIG ? rc : CM_EPARSE);
+        return updxml_util_result(rc);
     }
     return 0;
 }
@@ -1049,7 +854,7 @@ int updxml_write(const updxml_update *u, char **xml, size_t *len)
     if ((u->type == UPDXML_TYPE_CATEGORY) != (u->category_type > UPDXML_CAT_NONE &&
                                               u->category_type <= UPDXML_CAT_UPDATE_CLASSIFICATION))
         return CM_EPARSE;
-    if (u->default_language && !valid_language(u->default_language))
+    if (u->default_language && !updxml_util_valid_language(u->default_language))
         return CM_EPARSE;
 
     sbuf b = {0};
@@ -1091,7 +896,7 @@ int updxml_write(const updxml_update *u, char **xml, size_t *len)
         sb_str(&b, "<upd:LocalizedPropertiesCollection>\n");
         for (size_t i = 0; i < u->nlocalized; i++) {
             const updxml_localized *l = &u->localized[i];
-            if (!valid_language(l->language)) {
+            if (!updxml_util_valid_language(l->language)) {
                 b.err = CM_EPARSE;
                 break;
             }
@@ -1148,9 +953,9 @@ int updxml_write(const updxml_update *u, char **xml, size_t *len)
         sb_str(&b, "<upd:Files>\n");
         for (size_t i = 0; i < u->nfiles; i++) {
             const updxml_file *f = &u->files[i];
-            if (!valid_digest(f->digest) ||
-                (f->additional_digest[0] &&
-                 (!valid_digest(f->additional_digest) || !f->additional_algorithm[0]))) {
+            if (!updxml_util_valid_digest(f->digest) ||
+                (f->additional_digest[0] && (!updxml_util_valid_digest(f->additional_digest) ||
+                                             !f->additional_algorithm[0]))) {
                 b.err = CM_EPARSE;
                 break;
             }

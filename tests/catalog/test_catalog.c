@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,11 +76,6 @@ static void spit(const char *path, const void *data, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
-static int parse_str(const char *xml, updxml_update *u)
-{
-    return updxml_parse(xml, strlen(xml), u);
-}
-
 static const char *DOC_HEAD =
     "<upd:Update xmlns:upd=\"http://schemas.microsoft.com/msus/2002/12/Update\">";
 
@@ -96,6 +92,134 @@ static char *doc_with(const char *identity, const char *props, const char *rest)
     return s;
 }
 
+/* ---------- updxml_parse_fields against updxml_parse ---------- */
+
+static int str_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static int refs_same(const updxml_ref *a, const updxml_ref *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(a[i].id, b[i].id) != 0 || a[i].revision != b[i].revision)
+            return 0;
+    return 1;
+}
+
+#define SAME(cond, field)                                                                          \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return field;                                                                          \
+    } while (0)
+
+/*
+ * The first field where t (from updxml_parse) and f (from
+ * updxml_parse_fields) differ, or NULL: every field of the model, except
+ * that f must have none of what only writing back needs.
+ */
+static const char *fields_differ(const updxml_update *t, const updxml_update *f)
+{
+    SAME(strcmp(t->update_id, f->update_id) == 0, "update_id");
+    SAME(t->revision == f->revision, "revision");
+    SAME(t->type == f->type, "type");
+    SAME(t->category_type == f->category_type, "category_type");
+    SAME(str_same(t->default_language, f->default_language), "default_language");
+    SAME(str_same(t->creation_date, f->creation_date), "creation_date");
+    SAME(str_same(t->publication_state, f->publication_state), "publication_state");
+    SAME(t->expired == f->expired, "expired");
+    SAME(str_same(t->publisher_id, f->publisher_id), "publisher_id");
+    SAME(t->is_public == f->is_public, "is_public");
+    SAME(t->explicitly_deployable == f->explicitly_deployable, "explicitly_deployable");
+    SAME(str_same(t->detectoid_type, f->detectoid_type), "detectoid_type");
+    SAME(str_same(t->kb_article_id, f->kb_article_id), "kb_article_id");
+    SAME(str_same(t->security_bulletin_id, f->security_bulletin_id), "security_bulletin_id");
+    SAME(str_same(t->msrc_severity, f->msrc_severity), "msrc_severity");
+    SAME(t->display_order == f->display_order, "display_order");
+    SAME(t->nlocalized == f->nlocalized, "nlocalized");
+    for (size_t i = 0; i < t->nlocalized; i++) {
+        SAME(str_same(t->localized[i].language, f->localized[i].language), "localized.language");
+        SAME(str_same(t->localized[i].title, f->localized[i].title), "localized.title");
+        SAME(str_same(t->localized[i].description, f->localized[i].description),
+             "localized.description");
+    }
+    SAME(t->nprereqs == f->nprereqs, "nprereqs");
+    for (size_t i = 0; i < t->nprereqs; i++) {
+        const updxml_prereq *a = &t->prereqs[i], *b = &f->prereqs[i];
+        SAME(a->at_least_one == b->at_least_one, "prereqs.at_least_one");
+        SAME(a->is_category == b->is_category, "prereqs.is_category");
+        SAME(a->nids == b->nids && refs_same(a->ids, b->ids, a->nids), "prereqs.ids");
+    }
+    SAME(t->nbundled == f->nbundled && refs_same(t->bundled, f->bundled, t->nbundled), "bundled");
+    SAME(t->nsuperseded == f->nsuperseded &&
+             refs_same(t->superseded, f->superseded, t->nsuperseded),
+         "superseded");
+    SAME(t->ncategories == f->ncategories &&
+             refs_same(t->categories, f->categories, t->ncategories),
+         "categories");
+    SAME(t->nfiles == f->nfiles, "nfiles");
+    for (size_t i = 0; i < t->nfiles; i++) {
+        const updxml_file *a = &t->files[i], *b = &f->files[i];
+        SAME(str_same(a->name, b->name), "files.name");
+        SAME(strcmp(a->digest, b->digest) == 0, "files.digest");
+        SAME(strcmp(a->algorithm, b->algorithm) == 0, "files.algorithm");
+        SAME(strcmp(a->additional_digest, b->additional_digest) == 0, "files.additional_digest");
+        SAME(strcmp(a->additional_algorithm, b->additional_algorithm) == 0,
+             "files.additional_algorithm");
+        SAME(a->size == b->size, "files.size");
+        SAME(str_same(a->modified, b->modified), "files.modified");
+        SAME(str_same(a->url, b->url), "files.url");
+    }
+    SAME(f->nprop_attrs == 0 && !f->prop_attrs, "prop_attrs (must stay empty)");
+    SAME(!f->prop_extra_xml, "prop_extra_xml (must stay empty)");
+    SAME(f->ncat_attrs == 0 && !f->cat_attrs, "cat_attrs (must stay empty)");
+    SAME(!f->extra_xml, "extra_xml (must stay empty)");
+    return NULL;
+}
+
+static void assert_fields_same(const updxml_update *tree, const updxml_update *fields)
+{
+    const char *d = fields_differ(tree, fields);
+    if (d)
+        fail_msg("updxml_parse_fields differs from updxml_parse in %s", d);
+}
+
+/*
+ * Both parsers on len bytes of xml, copied to a buffer of exactly that size
+ * (so a read past the end shows under AddressSanitizer): the same result,
+ * the same fields on success, nothing left behind on failure.  The result.
+ */
+static int parse_both(const char *xml, size_t len)
+{
+    static const updxml_update zero;
+    char *copy = malloc(len ? len : 1);
+    assert_non_null(copy);
+    if (len)
+        memcpy(copy, xml, len);
+    updxml_update t, f;
+    int rt = updxml_parse(copy, len, &t), rf = updxml_parse_fields(copy, len, &f);
+    if (rt != rf)
+        fail_msg("updxml_parse %d, updxml_parse_fields %d for: %.300s", rt, rf, xml);
+    if (rt == 0) {
+        assert_fields_same(&t, &f);
+    } else {
+        assert_memory_equal(&t, &zero, sizeof zero);
+        assert_memory_equal(&f, &zero, sizeof zero);
+    }
+    updxml_free(&t);
+    updxml_free(&f);
+    free(copy);
+    return rt;
+}
+
+/* parse_both on a string, which must give code. */
+static void expect_both(const char *xml, int code)
+{
+    int rc = parse_both(xml, strlen(xml));
+    if (rc != code)
+        fail_msg("expected %d, got %d for: %.300s", code, rc, xml);
+}
+
 /* ---------- updxml ---------- */
 
 static void test_spec_example_golden(void **state)
@@ -103,6 +227,7 @@ static void test_spec_example_golden(void **state)
     (void)state;
     size_t len, glen;
     char *xml = golden("wsusss-sample2-detectoid.xml", &len);
+    assert_int_equal(parse_both(xml, len), 0);
     char *want = golden("wsusss-sample2-detectoid.canonical.xml", &glen);
     updxml_update u;
     assert_int_equal(updxml_parse(xml, len, &u), 0);
@@ -158,6 +283,7 @@ static void test_software_golden(void **state)
     (void)state;
     size_t len, glen;
     char *xml = golden("software-update.xml", &len);
+    assert_int_equal(parse_both(xml, len), 0);
     char *want = golden("software-update.canonical.xml", &glen);
     updxml_update u;
     assert_int_equal(updxml_parse(xml, len, &u), 0);
@@ -216,6 +342,7 @@ static void test_category_golden(void **state)
     (void)state;
     size_t len, glen;
     char *xml = golden("category-product.xml", &len);
+    assert_int_equal(parse_both(xml, len), 0);
     char *want = golden("category-product.canonical.xml", &glen);
     updxml_update u;
     assert_int_equal(updxml_parse(xml, len, &u), 0);
@@ -371,6 +498,7 @@ static void test_roundtrip(void **state)
     assert_int_equal(updxml_parse(x1, l1, &back), 0);
     assert_same(&u, &back);
     assert_int_equal(back.ncategories, 2);
+    assert_int_equal(parse_both(x1, l1), 0);
     assert_int_equal(updxml_write(&back, &x2, &l2), 0);
     assert_int_equal(l1, l2);
     assert_memory_equal(x1, x2, l1);
@@ -418,12 +546,15 @@ static void test_parser_reuse(void **state)
     used += (size_t)snprintf(names + used, cap - used, "</r>");
     assert_int_equal(updxml_parse(names, used, &back), CM_EPARSE);
     assert_int_equal(updxml_parse(names, used / 2, &back), CM_EPARSE);
+    assert_int_equal(parse_both(names, used), CM_EPARSE);
+    assert_int_equal(parse_both(names, used / 2), CM_EPARSE);
     free(names);
 
     for (int i = 0; i < 3; i++) {
         assert_int_equal(updxml_parse(x, l, &back), 0);
         assert_same(&u, &back);
         updxml_free(&back);
+        assert_int_equal(parse_both(x, l), 0);
     }
     free(x);
     updxml_free(&u);
@@ -489,16 +620,10 @@ static void test_names_and_guids(void **state)
     assert_string_equal(updxml_category_type_name(UPDXML_CAT_PRODUCT_FAMILY), "ProductFamily");
 }
 
+/* Refused with code by both parsers, which leave nothing to free (parse_both). */
 static void expect_refused(const char *xml, int code)
 {
-    updxml_update u;
-    int rc = parse_str(xml, &u);
-    if (rc != code)
-        fail_msg("expected %d, got %d for: %.200s", code, rc, xml);
-    /* A refused parse leaves nothing to free, and freeing is safe. */
-    assert_int_equal(u.nlocalized + u.nfiles + u.nprereqs, 0);
-    assert_null(u.extra_xml);
-    updxml_free(&u);
+    expect_both(xml, code);
 }
 
 static void test_hostile_documents(void **state)
@@ -670,6 +795,7 @@ static void test_size_bounds(void **state)
     memset(huge, ' ', n);
     updxml_update u;
     assert_int_equal(updxml_parse(huge, n, &u), CM_ETOOBIG);
+    assert_int_equal(updxml_parse_fields(huge, n, &u), CM_ETOOBIG);
     free(huge);
     /* More list entries than UPDXML_MAX_ITEMS. */
     size_t items = UPDXML_MAX_ITEMS + 1, one = 64;
@@ -682,6 +808,636 @@ static void test_size_bounds(void **state)
     expect_refused(s, CM_ETOOBIG);
     free(s);
     free(files);
+}
+
+/* ---------- updxml_parse_fields ---------- */
+
+typedef struct gen_both {
+    long n, cats, with_files, with_bundles;
+} gen_both;
+
+static int gen_both_cb(void *ud, const updxml_update *u, long long rid)
+{
+    (void)rid;
+    gen_both *g = ud;
+    char *x;
+    size_t l;
+    assert_int_equal(updxml_write(u, &x, &l), 0);
+    assert_int_equal(parse_both(x, l), 0);
+    free(x);
+    g->n++;
+    g->cats += u->type == UPDXML_TYPE_CATEGORY;
+    g->with_files += u->nfiles > 0;
+    g->with_bundles += u->nbundled > 0;
+    return 0;
+}
+
+/* Every update of a generated catalog (its categories first), read by both parsers. */
+static void test_fields_generated(void **state)
+{
+    (void)state;
+    catalog_gen_stats st = {0};
+    catalog_gen_options o = {.updates = 3000, .seed = 7, .languages = "en,de,fr", .stats = &st};
+    gen_both g = {0};
+    assert_int_equal(catalog_gen_each(&o, gen_both_cb, &g), 0);
+    assert_int_equal(g.n, st.categories + st.updates);
+    assert_int_equal(g.cats, st.categories);
+    assert_true(g.cats > 10 && g.with_files > 1000 && g.with_bundles > 10);
+}
+
+/* fields_differ sees a change in any field, so the comparisons above can fail. */
+static void test_fields_compare_fails(void **state)
+{
+    (void)state;
+    updxml_update a, b;
+    build_full(&a);
+    char *x;
+    size_t l;
+    assert_int_equal(updxml_write(&a, &x, &l), 0);
+    updxml_free(&a);
+    assert_int_equal(updxml_parse(x, l, &a), 0);
+    assert_int_equal(updxml_parse_fields(x, l, &b), 0);
+    free(x);
+    assert_null(fields_differ(&a, &b));
+    /* A change to each kind of field, undone after. */
+    b.revision++;
+    assert_string_equal(fields_differ(&a, &b), "revision");
+    b.revision--;
+    b.localized[2].description[0] = 'X';
+    assert_string_equal(fields_differ(&a, &b), "localized.description");
+    b.localized[2].description[0] = ' ';
+    b.prereqs[1].ids[1].revision = 9;
+    assert_string_equal(fields_differ(&a, &b), "prereqs.ids");
+    b.prereqs[1].ids[1].revision = 0;
+    b.categories[0].id[0] = 'f';
+    assert_string_equal(fields_differ(&a, &b), "categories");
+    b.categories[0].id[0] = 'a';
+    b.files[1].additional_digest[0] = 'D';
+    assert_string_equal(fields_differ(&a, &b), "files.additional_digest");
+    b.files[1].additional_digest[0] = 'C';
+    b.files[0].size = 1;
+    assert_string_equal(fields_differ(&a, &b), "files.size");
+    b.files[0].size = 0;
+    char *keep = b.msrc_severity;
+    b.msrc_severity = NULL;
+    assert_string_equal(fields_differ(&a, &b), "msrc_severity");
+    b.msrc_severity = keep;
+    b.extra_xml = xdup("<x/>");
+    assert_string_equal(fields_differ(&a, &b), "extra_xml (must stay empty)");
+    free(b.extra_xml);
+    b.extra_xml = NULL;
+    assert_null(fields_differ(&a, &b));
+    /* The parts kept for writing back are empty in the fields-only result. */
+    assert_int_equal(a.nprop_attrs, 1);
+    assert_int_equal(b.nprop_attrs, 0);
+    assert_null(b.prop_attrs);
+    updxml_free(&a);
+    updxml_free(&b);
+}
+
+/* ASCII text as UTF-16LE with a byte order mark; *len set. */
+static char *utf16le(const char *ascii, size_t *len)
+{
+    size_t n = strlen(ascii);
+    char *o = malloc(2 * n + 2);
+    assert_non_null(o);
+    o[0] = (char)0xFF;
+    o[1] = (char)0xFE;
+    for (size_t i = 0; i < n; i++) {
+        o[2 + 2 * i] = ascii[i];
+        o[3 + 2 * i] = 0;
+    }
+    *len = 2 * n + 2;
+    return o;
+}
+
+/* One LocalizedProperties with the given inside, as the rest of a doc_with document. */
+static char *doc_loc(const char *inside)
+{
+    char *rest = NULL, *s;
+    assert_true(asprintf(&rest,
+                         "<upd:LocalizedPropertiesCollection><upd:LocalizedProperties>%s</"
+                         "upd:LocalizedProperties></upd:LocalizedPropertiesCollection>",
+                         inside) > 0);
+    s = doc_with(NULL, NULL, rest);
+    free(rest);
+    return s;
+}
+
+static void expect_doc(char *doc, int code)
+{
+    assert_non_null(doc);
+    expect_both(doc, code);
+    free(doc);
+}
+
+#define ID_1                                                                                       \
+    "<upd:UpdateIdentity UpdateID=\"0fa1201d-4330-4fa8-8ae9-b877473b6441\" RevisionNumber=\"1\"/>"
+#define CAT_NS_DECL " xmlns:cat=\"" UPDXML_NS_CATEGORY "\""
+
+static void test_fields_hostile(void **state)
+{
+    (void)state;
+    size_t len;
+    char *s;
+    /* DOCTYPE, plain, with entities, and in UTF-16 where the byte check cannot see it. */
+    expect_both("<?xml version=\"1.0\"?><!DOCTYPE upd:Update><upd:Update "
+                "xmlns:upd=\"" UPDXML_NS "\">" ID_1
+                "<upd:Properties UpdateType=\"Software\"/></upd:Update>",
+                CM_EPARSE);
+    expect_both("<!DOCTYPE u [<!ENTITY t \"Title\">]><upd:Update xmlns:upd=\"" UPDXML_NS "\">" ID_1
+                "<upd:Properties UpdateType=\"Software\"><upd:KBArticleID>&t;</"
+                "upd:KBArticleID></upd:Properties></upd:Update>",
+                CM_EPARSE);
+    const char *u16 = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><!DOCTYPE u [<!ENTITY t "
+                      "\"x\">]><upd:Update xmlns:upd=\"" UPDXML_NS "\">" ID_1
+                      "<upd:Properties UpdateType=\"Software\"/></upd:Update>";
+    s = utf16le(u16, &len);
+    assert_null(memmem(s, len, "<!DOCTYPE", 9));
+    assert_int_equal(parse_both(s, len), CM_EPARSE);
+    free(s);
+    /* The same UTF-16 document without the DOCTYPE is read, the same by both. */
+    s = utf16le("<?xml version=\"1.0\" encoding=\"UTF-16\"?><upd:Update xmlns:upd=\"" UPDXML_NS
+                "\">" ID_1 "<upd:Properties UpdateType=\"Software\"><upd:KBArticleID>42</"
+                "upd:KBArticleID></upd:Properties></upd:Update>",
+                &len);
+    assert_int_equal(parse_both(s, len), 0);
+    updxml_update f;
+    assert_int_equal(updxml_parse_fields(s, len, &f), 0);
+    assert_string_equal(f.kb_article_id, "42");
+    updxml_free(&f);
+    free(s);
+    /* An entity nothing declares. */
+    expect_doc(doc_loc("<upd:Language>en</upd:Language><upd:Title>&nbsp;</upd:Title>"), CM_EPARSE);
+
+    /* References in attributes and text: a '&' reaches SAX as "&#38;" and is decoded. */
+    s = doc_with("<upd:UpdateIdentity UpdateID=\"&#x30;fa1201d-4330-4fa8-8ae9-b877473b6441\" "
+                 "RevisionNumber=\"&#49;\"/>",
+                 "<upd:Properties UpdateType=\"Software\" CreationDate=\"a&amp;b&lt;c&#38;d&#x41;"
+                 "&amp;#38;&gt;&quot;\"/>",
+                 "<upd:LocalizedPropertiesCollection><upd:LocalizedProperties><upd:Language>en</"
+                 "upd:Language><upd:Title>x &amp; y &lt; z &#38; &#x41;&amp;amp;</upd:Title></"
+                 "upd:LocalizedProperties></upd:LocalizedPropertiesCollection><upd:Files><upd:File "
+                 "FileName=\"&#38;&#38;f&amp;\" Digest=\"AAAA\"/></upd:Files>");
+    assert_int_equal(parse_both(s, strlen(s)), 0);
+    assert_int_equal(updxml_parse_fields(s, strlen(s), &f), 0);
+    assert_string_equal(f.update_id, "0fa1201d-4330-4fa8-8ae9-b877473b6441");
+    assert_int_equal(f.revision, 1);
+    assert_string_equal(f.creation_date, "a&b<c&dA&#38;>\"");
+    assert_string_equal(f.localized[0].title, "x & y < z & A&amp;");
+    assert_string_equal(f.files[0].name, "&&f&");
+    updxml_free(&f);
+    free(s);
+
+    /* CDATA: not in a text element, nor among elements; inside what is not modelled, yes. */
+    expect_doc(doc_loc("<upd:Language>en</upd:Language><upd:Title><![CDATA[t]]></upd:Title>"),
+               CM_EPARSE);
+    expect_doc(doc_loc("<![CDATA[]]><upd:Language>en</upd:Language>"), CM_EPARSE);
+    expect_doc(doc_with(NULL, NULL, "<![CDATA[ ]]>"), CM_EPARSE);
+    expect_doc(doc_with(NULL,
+                        "<upd:Properties UpdateType=\"Software\"><![CDATA[x]]></upd:Properties>",
+                        NULL),
+               CM_EPARSE);
+    expect_doc(
+        doc_with(NULL, NULL, "<upd:ApplicabilityRules><![CDATA[<x>]]></upd:ApplicabilityRules>"),
+        0);
+    /* A File's own children are not checked, as the tree walk does not check them. */
+    expect_doc(
+        doc_with(NULL, NULL,
+                 "<upd:Files><upd:File Digest=\"AAAA\">text<![CDATA[c]]></upd:File></upd:Files>"),
+        0);
+
+    /* Text other than blanks among the modelled elements, at each level the walk checks. */
+    expect_doc(doc_with(NULL, NULL, " \t\r\n"), 0);
+    expect_doc(doc_with(NULL, NULL, "x"), CM_EPARSE);
+    expect_doc(doc_with(NULL, "<upd:Properties UpdateType=\"Software\">x</upd:Properties>", NULL),
+               CM_EPARSE);
+    expect_doc(doc_loc("x<upd:Language>en</upd:Language>"), CM_EPARSE);
+    expect_doc(doc_with(NULL, NULL, "<upd:Relationships>x</upd:Relationships>"), CM_EPARSE);
+    expect_doc(
+        doc_with(NULL, NULL,
+                 "<upd:Relationships><upd:Prerequisites><upd:AtLeastOne>x<upd:UpdateIdentity "
+                 "UpdateID=\"0fa1201d-4330-4fa8-8ae9-b877473b6441\"/></upd:AtLeastOne></"
+                 "upd:Prerequisites></upd:Relationships>"),
+        CM_EPARSE);
+    expect_doc(doc_with(NULL, NULL,
+                        "<upd:Relationships><upd:BundledUpdates><upd:AtLeastOne>&#65;</"
+                        "upd:AtLeastOne></upd:BundledUpdates></upd:Relationships>"),
+               CM_EPARSE);
+    expect_doc(doc_with(NULL, NULL, "<upd:Files>x</upd:Files>"), CM_EPARSE);
+
+    /* One level of AtLeastOne inside a list is flattened; a second is refused. */
+    expect_doc(doc_with(NULL, NULL,
+                        "<upd:Relationships><upd:SupersededUpdates><upd:AtLeastOne><upd:"
+                        "UpdateIdentity UpdateID=\"0fa1201d-4330-4fa8-8ae9-b877473b6441\"/></"
+                        "upd:AtLeastOne></upd:SupersededUpdates></upd:Relationships>"),
+               0);
+    expect_doc(doc_with(NULL, NULL,
+                        "<upd:Relationships><upd:SupersededUpdates><upd:AtLeastOne><upd:AtLeastOne>"
+                        "<upd:UpdateIdentity UpdateID=\"0fa1201d-4330-4fa8-8ae9-b877473b6441\"/></"
+                        "upd:AtLeastOne></upd:AtLeastOne></upd:SupersededUpdates></"
+                        "upd:Relationships>"),
+               CM_EPARSE);
+    expect_doc(doc_with(NULL, NULL,
+                        "<upd:Relationships><upd:Prerequisites><upd:AtLeastOne><upd:AtLeastOne>"
+                        "<upd:AtLeastOne/></upd:AtLeastOne></upd:AtLeastOne></upd:Prerequisites></"
+                        "upd:Relationships>"),
+               CM_EPARSE);
+    expect_doc(
+        doc_with(NULL, NULL, "<upd:Relationships><upd:Other>x</upd:Other></upd:Relationships>"), 0);
+
+    /* Comments and processing instructions: anywhere but a processing instruction in a text. */
+    const char *commented =
+        "<!--a--><?pi x?><upd:Update xmlns:upd=\"" UPDXML_NS "\"><!--b--><?pi?>" ID_1
+        "<upd:Properties UpdateType=\"Software\"><?pi ?><!--c--></upd:Properties>"
+        "<upd:LocalizedPropertiesCollection><!--d--><upd:LocalizedProperties><?pi?>"
+        "<upd:Language><!--e-->e<!---->n<!--f--></upd:Language></upd:LocalizedProperties>"
+        "</upd:LocalizedPropertiesCollection></upd:Update><!--g--><?pi y?>";
+    expect_both(commented, 0);
+    assert_int_equal(updxml_parse_fields(commented, strlen(commented), &f), 0);
+    assert_string_equal(f.localized[0].language, "en"); /* text on both sides of comments, joined */
+    updxml_free(&f);
+    expect_doc(doc_loc("<upd:Language>e<?pi?>n</upd:Language>"), CM_EPARSE);
+    expect_doc(doc_loc("<upd:Language>en</upd:Language><upd:Title>a<upd:b/></upd:Title>"),
+               CM_EPARSE);
+
+    /* A namespaced attribute is not the model's, even with the model's name. */
+    expect_doc(doc_with(NULL,
+                        "<upd:Properties xmlns:x=\"urn:x\" x:UpdateType=\"Driver\" "
+                        "UpdateType=\"Software\" x:IsPublic=\"maybe\"/>",
+                        NULL),
+               0);
+    expect_doc(doc_with(NULL, "<upd:Properties upd:UpdateType=\"Software\"/>", NULL), CM_EPARSE);
+    expect_doc(doc_with("<upd:UpdateIdentity upd:UpdateID=\"0fa1201d-4330-4fa8-8ae9-b877473b6441\" "
+                        "RevisionNumber=\"1\"/>",
+                        NULL, NULL),
+               CM_EPARSE);
+    /* A prefix that names no namespace: a namespace error libxml2 lets through. */
+    expect_doc(doc_with(NULL, "<upd:Properties UpdateType=\"Software\" p:UpdateType=\"x\"/>", NULL),
+               0);
+    expect_doc(doc_with(NULL, "<upd:Properties p:UpdateType=\"Software\"/>", NULL), CM_EPARSE);
+
+    /* The right name in another namespace is another element. */
+    expect_doc(doc_with(NULL, "<o:Properties xmlns:o=\"urn:o\" UpdateType=\"Software\"/>", NULL),
+               CM_EPARSE);
+    expect_doc(doc_loc("<upd:Language>en</upd:Language><o:Title xmlns:o=\"urn:o\">t</o:Title>"), 0);
+    expect_doc(doc_with(NULL, NULL,
+                        "<upd:LocalizedPropertiesCollection><LocalizedProperties/></"
+                        "upd:LocalizedPropertiesCollection>"),
+               CM_EPARSE);
+    expect_doc(doc_with(NULL, NULL, "<Files><File/></Files>"), 0);
+    expect_doc(doc_with(NULL, "<upd:Properties UpdateType=\"Category\"/>",
+                        "<upd:HandlerSpecificData xmlns:cat=\"urn:not-category\"><cat:"
+                        "CategoryInformation CategoryType=\"Product\"/></upd:HandlerSpecificData>"),
+               CM_EPARSE);
+    expect_doc(
+        doc_with(NULL, "<upd:Properties UpdateType=\"Category\"/>",
+                 "<upd:HandlerSpecificData" CAT_NS_DECL "><cat:CategoryInformation "
+                 "CategoryType=\"Vendor\"/><cat:CategoryInformation CategoryType=\"Company\" "
+                 "DisplayOrder=\"4\"/></upd:HandlerSpecificData>"),
+        0); /* the last CategoryInformation is the one read */
+    expect_doc(doc_with(NULL, "<upd:Properties UpdateType=\"Category\"/>",
+                        "<upd:HandlerSpecificData" CAT_NS_DECL "><cat:CategoryInformation "
+                        "CategoryType=\"Company\"/></"
+                        "upd:HandlerSpecificData><upd:HandlerSpecificData" CAT_NS_DECL
+                        "><cat:CategoryInformation CategoryType=\"Product\"/></"
+                        "upd:HandlerSpecificData>"),
+               CM_EPARSE);
+
+    /* Duplicates. */
+    expect_doc(doc_with(NULL,
+                        "<upd:Properties UpdateType=\"Software\"/><upd:Properties "
+                        "UpdateType=\"Software\"/>",
+                        NULL),
+               CM_EPARSE);
+    expect_doc(doc_with(ID_1 ID_1, NULL, NULL), CM_EPARSE);
+    expect_doc(doc_loc("<upd:Language>en</upd:Language><upd:Language>de</upd:Language>"),
+               CM_EPARSE);
+    expect_doc(doc_with(NULL,
+                        "<upd:Properties UpdateType=\"Software\" MsrcSeverity=\"Low\">"
+                        "<upd:MsrcSeverity>Low</upd:MsrcSeverity></upd:Properties>",
+                        NULL),
+               CM_EPARSE);
+    expect_doc(doc_with(NULL, NULL,
+                        "<upd:LocalizedPropertiesCollection><upd:LocalizedProperties><upd:Language>"
+                        "de</upd:Language></upd:LocalizedProperties><upd:LocalizedProperties><upd:"
+                        "Language>de</upd:Language></upd:LocalizedProperties></"
+                        "upd:LocalizedPropertiesCollection>"),
+               CM_EPARSE);
+}
+
+/* A string of n copies of c. */
+static char *run_of(char c, size_t n)
+{
+    char *r = malloc(n + 1);
+    assert_non_null(r);
+    memset(r, c, n);
+    r[n] = '\0';
+    return r;
+}
+
+/*
+ * Text over UPDXML_MAX_TEXT is CM_ETOOBIG, unless the tree walk would have
+ * refused something before it: both parsers give the same answer to
+ * documents that break two rules.
+ */
+static void test_fields_bounds(void **state)
+{
+    (void)state;
+    char *big = run_of('x', UPDXML_MAX_TEXT + 1), *exact = run_of('y', UPDXML_MAX_TEXT), *doc,
+         *inside;
+    assert_true(
+        asprintf(&inside, "<upd:Language>en</upd:Language><upd:Title>%s</upd:Title>", exact) > 0);
+    expect_doc(doc_loc(inside), 0);
+    free(inside);
+    assert_true(asprintf(&inside, "<upd:Language>en</upd:Language><upd:Title>%s</upd:Title>", big) >
+                0);
+    expect_doc(doc_loc(inside), CM_ETOOBIG);
+    free(inside);
+    /* In pieces around a comment, the same. */
+    assert_true(asprintf(&inside, "<upd:Title>%s<!---->%s</upd:Title>", exact, "z") > 0);
+    expect_doc(doc_loc(inside), CM_ETOOBIG);
+    free(inside);
+    /* The walk looks at a title's children before its length... */
+    assert_true(asprintf(&inside, "<upd:Title>%s<?pi?></upd:Title>", big) > 0);
+    expect_doc(doc_loc(inside), CM_EPARSE);
+    free(inside);
+    /* ...and at the text among an element's children before the element's contents. */
+    assert_true(asprintf(&inside, "<upd:Title>%s</upd:Title>stray", big) > 0);
+    expect_doc(doc_loc(inside), CM_EPARSE);
+    free(inside);
+    assert_true(asprintf(&doc,
+                         "<upd:Update xmlns:upd=\"" UPDXML_NS "\">" ID_1
+                         "<upd:Properties UpdateType=\"Software\" CreationDate=\"%s\"/>stray</"
+                         "upd:Update>",
+                         big) > 0);
+    expect_both(doc, CM_EPARSE);
+    free(doc);
+    /* Stray text in a later element the walk never reached does not count. */
+    assert_true(asprintf(&doc,
+                         "<upd:Update xmlns:upd=\"" UPDXML_NS "\">" ID_1
+                         "<upd:Properties UpdateType=\"Software\" CreationDate=\"%s\"/>"
+                         "<upd:Relationships>stray</upd:Relationships></upd:Update>",
+                         big) > 0);
+    expect_both(doc, CM_ETOOBIG);
+    free(doc);
+    /* A rule checked before the long value still wins; a document that is not XML always does. */
+    assert_true(
+        asprintf(&doc,
+                 "<upd:Update xmlns:upd=\"" UPDXML_NS "\">" ID_1
+                 "<upd:Properties UpdateType=\"Firmware\" CreationDate=\"%s\"/></upd:Update>",
+                 big) > 0);
+    expect_both(doc, CM_EPARSE);
+    free(doc);
+    assert_true(
+        asprintf(&doc,
+                 "<upd:Update xmlns:upd=\"" UPDXML_NS "\">" ID_1
+                 "<upd:Properties UpdateType=\"Software\" CreationDate=\"%s\"/></upd:Updat>",
+                 big) > 0);
+    expect_both(doc, CM_EPARSE);
+    free(doc);
+    free(big);
+    free(exact);
+
+    /* UPDXML_MAX_ITEMS files are read; one more is CM_ETOOBIG. */
+    for (size_t items = UPDXML_MAX_ITEMS; items <= UPDXML_MAX_ITEMS + 1; items++) {
+        char *files = malloc(items * 48 + 64);
+        if (!files) {
+            fail();
+            return;
+        }
+        size_t off = (size_t)sprintf(files, "<upd:Files>");
+        for (size_t i = 0; i < items; i++)
+            off += (size_t)sprintf(files + off, "<upd:File FileName=\"f\" Digest=\"AAAA\"/>");
+        sprintf(files + off, "</upd:Files>");
+        expect_doc(doc_with(NULL, NULL, files), items > UPDXML_MAX_ITEMS ? CM_ETOOBIG : 0);
+        free(files);
+    }
+}
+
+/*
+ * What the tree walk copies into extra_xml (or prop_extra_xml) may not pass
+ * UPDXML_MAX_DOC, and copies can be larger than the document: each carries
+ * the namespace declarations in scope, and the serializer escapes (">" is
+ * written "&gt;").  The fields-only parser, which keeps no copy, refuses
+ * exactly the same documents: at the bound and one byte over, for copies
+ * of the root's children and of Properties' children.
+ */
+static void test_fields_copy_bound(void **state)
+{
+    (void)state;
+    const char *head =
+        "<upd:Update xmlns:upd=\"" UPDXML_NS "\" xmlns:d=\"urn:decl-each-copy-carries\" "
+        "xmlns=\"urn:default\">" ID_1;
+    for (int props = 0; props < 2; props++) {
+        size_t cap = UPDXML_MAX_DOC, n;
+        char *doc = malloc(cap);
+        if (!doc) {
+            fail();
+            return;
+        }
+        /* Copies that declare what they use ("upd:") and escape ("é" is "&#xE9;" in an attribute).
+         */
+        n = (size_t)sprintf(doc, "%s<upd:Properties UpdateType=\"Software\">%s", head,
+                            props ? "" : "</upd:Properties>");
+        for (int i = 0; i < 200; i++)
+            n += (size_t)sprintf(doc + n, "<upd:x a=\"\xc3\xa9&amp;\">&gt;<!--c--></upd:x>");
+        size_t body = n;
+        const char *tail = props ? "</upd:Properties></upd:Update>" : "</upd:Update>";
+        n += (size_t)sprintf(doc + n, "<p/>%s", tail);
+        updxml_update t;
+        assert_int_equal(updxml_parse(doc, n, &t), 0);
+        size_t have = strlen(props ? t.prop_extra_xml : t.extra_xml);
+        updxml_free(&t);
+        assert_true(have > n);
+        /* Text in <p> ("<p/>" becomes "<p>" text "</p>"): 4 bytes a '>', 1 a 'z'. */
+        for (size_t over = 0; over < 2; over++) {
+            size_t want = UPDXML_MAX_DOC - have - 3 + over, gt = want / 4 - 8, z = want - 4 * gt;
+            n = body + (size_t)sprintf(doc + body, "<p>");
+            memset(doc + n, '>', gt);
+            memset(doc + n + gt, 'z', z);
+            n += gt + z;
+            n += (size_t)sprintf(doc + n, "</p>%s", tail);
+            assert_true(n < UPDXML_MAX_DOC / 2);
+            assert_int_equal(parse_both(doc, n), over ? CM_ETOOBIG : 0);
+        }
+        free(doc);
+    }
+}
+
+/* A generated update with every kind of content, cut at every 97th byte. */
+static int pick_rich(void *ud, const updxml_update *u, long long rid)
+{
+    (void)rid;
+    if (u->nsuperseded == 0 || u->nfiles < 2 || u->nprereqs < 2 || u->nlocalized < 3)
+        return 0;
+    size_t len;
+    assert_int_equal(updxml_write(u, (char **)ud, &len), 0);
+    return 1;
+}
+
+static void test_fields_truncated(void **state)
+{
+    (void)state;
+    char *x = NULL;
+    catalog_gen_options o = {.updates = 400, .seed = 3, .languages = "en,de,ja"};
+    assert_int_equal(catalog_gen_each(&o, pick_rich, &x), 1);
+    size_t len = strlen(x);
+    assert_int_equal(parse_both(x, len), 0);
+    long cuts = 0;
+    for (size_t cut = 97; cut < len; cut += 97, cuts++)
+        assert_int_equal(parse_both(x, cut), CM_EPARSE);
+    assert_true(cuts >= 20);
+    free(x);
+}
+
+/*
+ * A document shaped like Microsoft Update's with what the model does not
+ * name: applicability rules nested deep, an installer's handler data, EULA
+ * files, properties and relationship kinds the model drops.
+ */
+static void test_fields_unmodelled(void **state)
+{
+    (void)state;
+    char *deep = NULL, *doc = NULL;
+    size_t cap = 64 * 1024, n = 0;
+    deep = malloc(cap);
+    assert_non_null(deep);
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(deep + n, cap - n, "<bar:And d=\"%d\"><!-- %d -->", i, i);
+    n += (size_t)snprintf(deep + n, cap - n,
+                          "<bar:WindowsVersion Comparison=\"EqualTo\" Major=\"6\"/>");
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(deep + n, cap - n, "</bar:And>");
+    assert_true(
+        asprintf(
+            &doc,
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+            "<upd:Update xmlns:upd=\"" UPDXML_NS "\" "
+            "xmlns:bar=\"http://schemas.microsoft.com/msus/2002/12/BaseApplicabilityRules\" "
+            "xmlns:msi=\"http://schemas.microsoft.com/msus/2002/12/UpdateHandlers/"
+            "WindowsInstaller\">\n"
+            "  " ID_1 "\n"
+            "  <upd:Properties UpdateType=\"Software\" Handler=\"msi\" MaxDownloadSize=\"10\" "
+            "DefaultPropertiesLanguage=\"en\">\n"
+            "    <upd:InstallationBehavior RebootBehavior=\"CanRequestReboot\"><upd:Impact "
+            "v=\"&amp;\"/></upd:InstallationBehavior>\n"
+            "    <upd:KBArticleID>5001</upd:KBArticleID>\n"
+            "    "
+            "<upd:SupportUrl><![CDATA[http://support.microsoft.com/?a=1&b=2]]></upd:SupportUrl>\n"
+            "  </upd:Properties>\n"
+            "  <upd:LocalizedPropertiesCollection><upd:LocalizedProperties>"
+            "<upd:Language>en</upd:Language><upd:Title>T</upd:Title>"
+            "<upd:ReleaseNotes>no <b>check</b> here</upd:ReleaseNotes>"
+            "<upd:UninstallNotes/></upd:LocalizedProperties></upd:LocalizedPropertiesCollection>\n"
+            "  <upd:Relationships><upd:Prerequisites><upd:AtLeastOne IsCategory=\"true\">"
+            "<upd:UpdateIdentity UpdateID=\"a105a108-7c9b-4518-bbbe-73f0fe30012b\"/>"
+            "<upd:AtLeastOne><upd:UpdateIdentity "
+            "UpdateID=\"0fa1201d-4330-4fa8-8ae9-b877473b6441\"/>"
+            "</upd:AtLeastOne></upd:AtLeastOne></upd:Prerequisites>"
+            "<upd:Supersedes>ignored text</upd:Supersedes>"
+            "<upd:BundledUpdates><upd:AtLeastOne><upd:UpdateIdentity "
+            "UpdateID=\"c1e93ef9-761f-4f60-8372-df9bf5009be0\" "
+            "RevisionNumber=\"3\"/></upd:AtLeastOne>"
+            "</upd:BundledUpdates></upd:Relationships>\n"
+            "  <upd:ApplicabilityRules><upd:IsInstalled>%s</upd:IsInstalled>"
+            "<upd:IsInstallable><bar:True/></upd:IsInstallable></upd:ApplicabilityRules>\n"
+            "  <upd:Files><upd:File Digest=\"7H2iUMbmhYmoR0DvXJmGIlDdmds=\" FileName=\"a.msi\" "
+            "Size=\"5\"><upd:Eula>x</upd:Eula><upd:AdditionalDigest Algorithm=\"SHA256\">"
+            "m0FtEVc5zH3iKIlVZlRJvdBrdq9O5gMt0VNwTSj6DyE=</upd:AdditionalDigest>"
+            "<upd:AdditionalDigest Algorithm=\"second is not read\">!</upd:AdditionalDigest>"
+            "</upd:File></upd:Files>\n"
+            "  <upd:HandlerSpecificData type=\"msi:WindowsInstaller\"><msi:MsiData "
+            "ProductCode=\"{3c4a397d-22b2-4ab0-849f-f5e12672caca}\"><msi:Patch>%s</msi:Patch>"
+            "</msi:MsiData></upd:HandlerSpecificData>\n"
+            "</upd:Update>\n",
+            deep, deep) > 0);
+    expect_both(doc, 0);
+    updxml_update f;
+    assert_int_equal(updxml_parse_fields(doc, strlen(doc), &f), 0);
+    assert_string_equal(f.kb_article_id, "5001");
+    assert_int_equal(f.nprereqs, 1);
+    assert_int_equal(f.prereqs[0].nids, 2); /* the nested group's member joins the group */
+    assert_int_equal(f.ncategories, 2);
+    assert_int_equal(f.nbundled, 1);
+    assert_int_equal(f.bundled[0].revision, 3);
+    assert_string_equal(f.files[0].additional_algorithm, "SHA256");
+    assert_null(f.extra_xml);
+    assert_null(f.prop_extra_xml);
+    updxml_free(&f);
+    free(doc);
+    free(deep);
+}
+
+/* Two threads at once, as wsyncmgr's fetch threads call it, on their own documents. */
+typedef struct thread_docs {
+    char **xml;
+    size_t *len;
+    updxml_update *want;
+    long n, cap, bad;
+} thread_docs;
+
+static int collect_docs(void *ud, const updxml_update *u, long long rid)
+{
+    (void)rid;
+    thread_docs *d = ud;
+    if (d->n == d->cap) {
+        d->cap = d->cap ? 2 * d->cap : 256;
+        d->xml = realloc(d->xml, (size_t)d->cap * sizeof *d->xml);
+        d->len = realloc(d->len, (size_t)d->cap * sizeof *d->len);
+        assert_true(d->xml && d->len);
+    }
+    assert_int_equal(updxml_write(u, &d->xml[d->n], &d->len[d->n]), 0);
+    d->n++;
+    return 0;
+}
+
+static void *parse_all(void *arg)
+{
+    thread_docs *d = arg;
+    for (int round = 0; round < 3; round++)
+        for (long i = 0; i < d->n; i++) {
+            updxml_update f;
+            if (updxml_parse_fields(d->xml[i], d->len[i], &f) != 0 ||
+                fields_differ(&d->want[i], &f))
+                d->bad++;
+            updxml_free(&f);
+        }
+    return NULL;
+}
+
+static void test_fields_threads(void **state)
+{
+    (void)state;
+    thread_docs d[2] = {{0}, {0}};
+    for (int t = 0; t < 2; t++) {
+        catalog_gen_options o = {.updates = 600, .seed = (uint64_t)(11 + t), .languages = "en,fr"};
+        assert_int_equal(catalog_gen_each(&o, collect_docs, &d[t]), 0);
+        d[t].want = calloc((size_t)d[t].n, sizeof *d[t].want);
+        assert_non_null(d[t].want);
+        for (long i = 0; i < d[t].n; i++)
+            assert_int_equal(updxml_parse(d[t].xml[i], d[t].len[i], &d[t].want[i]), 0);
+    }
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, parse_all, &d[t]), 0);
+    /* The tree parser on this thread meanwhile. */
+    for (long i = 0; i < d[0].n; i++) {
+        updxml_update t;
+        assert_int_equal(updxml_parse(d[0].xml[i], d[0].len[i], &t), 0);
+        updxml_free(&t);
+    }
+    for (int t = 0; t < 2; t++) {
+        assert_int_equal(pthread_join(th[t], NULL), 0);
+        assert_int_equal(d[t].bad, 0);
+        for (long i = 0; i < d[t].n; i++) {
+            updxml_free(&d[t].want[i]);
+            free(d[t].xml[i]);
+        }
+        free(d[t].want);
+        free(d[t].xml);
+        free(d[t].len);
+    }
 }
 
 /* ---------- cab writer ---------- */
@@ -1448,6 +2204,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_parser_reuse),        cmocka_unit_test(test_writer_refuses),
         cmocka_unit_test(test_names_and_guids),     cmocka_unit_test(test_hostile_documents),
         cmocka_unit_test(test_entities_refused),    cmocka_unit_test(test_size_bounds),
+        cmocka_unit_test(test_fields_generated),    cmocka_unit_test(test_fields_compare_fails),
+        cmocka_unit_test(test_fields_hostile),      cmocka_unit_test(test_fields_bounds),
+        cmocka_unit_test(test_fields_copy_bound),   cmocka_unit_test(test_fields_truncated),
+        cmocka_unit_test(test_fields_unmodelled),   cmocka_unit_test(test_fields_threads),
     };
     const struct CMUnitTest cab_tests[] = {
         cmocka_unit_test_setup_teardown(test_cab_write_read, setup_tmp, teardown_tmp),
