@@ -145,10 +145,12 @@ static int wanted(sync_run *r, const updxml_update *u)
  * is the identity the source announced for this blob.
  */
 /*
- * Store one update already parsed (parse_ret is updxml_parse's result, u
- * its output).  Bad XML is refused with one log line and does not stop the
- * sync; a database failure does.  expect, when given, is the identity the
- * source announced for this blob.  u is freed.
+ * Store one update already parsed (parse_ret is updxml_parse_fields's
+ * result, u its output: the document itself is stored as it came, so the
+ * parts kept only for writing it back are not needed).  Bad XML is refused
+ * with one log line and does not stop the sync; a database failure does.
+ * expect, when given, is the identity the source announced for this blob.
+ * u is freed.
  */
 static int store_parsed(sync_run *r, int parse_ret, updxml_update *u, const char *xml, size_t len,
                         const wsusss_identity *expect, const susdb_url *urls, size_t nurls)
@@ -203,7 +205,7 @@ static int store_one(sync_run *r, const char *xml, size_t len, const wsusss_iden
                      const susdb_url *urls, size_t nurls)
 {
     updxml_update u;
-    int ret = updxml_parse(xml, len, &u);
+    int ret = updxml_parse_fields(xml, len, &u);
     return store_parsed(r, ret, &u, xml, len, expect, urls, nurls);
 }
 
@@ -619,7 +621,7 @@ static void fetch_batch(fetcher *ft, fetched *f)
                           ft->ids[f->off + k].revision == f->ups[i].id.revision;
         f->parse_ret[i] = -1;
         if (f->asked[i])
-            f->parse_ret[i] = updxml_parse(f->ups[i].xml, f->ups[i].xml_len, &f->parsed[i]);
+            f->parse_ret[i] = updxml_parse_fields(f->ups[i].xml, f->ups[i].xml_len, &f->parsed[i]);
     }
 }
 

@@ -249,8 +249,9 @@ static void batch_read(wsusss_client *c, const wsusss_identity *ids, size_t k, b
         b->su[i].digest = b->urls[i].digest;
         b->su[i].url = b->urls[i].mu_url;
     }
+    /* The XML is stored as it came: the parts kept only for writing it back are not read. */
     for (size_t i = 0; i < b->nups; i++) {
-        int pr = updxml_parse(b->ups[i].xml, b->ups[i].xml_len, &b->parsed[b->nitems]);
+        int pr = updxml_parse_fields(b->ups[i].xml, b->ups[i].xml_len, &b->parsed[b->nitems]);
         if (pr < 0) {
             /* One bad document costs its update, not the sync. */
             log_msg("Skipped update %s revision %d: its metadata is not valid update XML (%s)",
