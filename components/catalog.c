@@ -31,6 +31,7 @@
 #include <mspack.h>
 
 #include "cm_error.h"
+#include "updxml_util.h"
 
 #define MAX_ENTRIES 2000000L /* package.xml entries or directory files */
 #define MAX_LANGS 64         /* languages one catalog may use */
@@ -813,20 +814,10 @@ static int cab_extract_file(catalog_reader *r, const cab *c, const char *name, c
     return 0;
 }
 
-static int valid_lang(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 16)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '-')
-            return 0;
-    return 1;
-}
-
 static int lang_bit(catalog_reader *r, const char *name, uint64_t *mask)
 {
-    if (!valid_lang(name))
+    /* The same rule as a document's languages: they name the catalog's folders. */
+    if (!updxml_util_valid_language(name))
         return CM_EPARSE;
     for (int i = 0; i < r->nlangs; i++)
         if (strcmp(r->langs[i], name) == 0) {
