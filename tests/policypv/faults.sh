@@ -85,6 +85,10 @@ if [ -z "${CM_TEST_DB:-}" ]; then
     sqlite3 "$root/data/site.db" <"$root/lockin" >/dev/null 2>&1 &
     lockpid=$!
     exec 7>"$root/lockin"
+    # With a busy timeout, another connection holding the write lock for a
+    # moment makes the test wait, not fail to take the lock (a CI run failed
+    # that way once, on a loaded machine).
+    echo ".timeout 10000" >&7
     echo "BEGIN IMMEDIATE;" >&7
     locked() { ! sqlite3 -cmd ".timeout 0" "$root/data/site.db" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; }
     check "the test holds the write lock" wait_for 10 locked
