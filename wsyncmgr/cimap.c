@@ -69,28 +69,29 @@ static uint64_t *find(const cimap *m, const char *key, uint32_t h)
 /* Room for cap entries: the array, and a table of more than twice as many slots. */
 static int resize(cimap *m, size_t cap)
 {
+    if (cap > UINT32_MAX - 1)
+        return -1;
     size_t nslots = 1024;
     while (nslots < cap * 2 + 2)
         nslots *= 2;
-    if (cap > UINT32_MAX - 1)
-        return -1;
     cimap_entry *v = realloc(m->v, cap * sizeof *v);
     if (!v)
         return -1;
     m->v = v;
-    m->cap = cap;
-    if (nslots == m->nslots)
-        return 0;
-    uint64_t *slots = calloc(nslots, sizeof *slots);
-    if (!slots)
-        return -1;
-    free(m->slots);
-    m->slots = slots;
-    m->nslots = nslots;
-    for (size_t i = 0; i < m->n; i++) {
-        uint32_t h = hash(m->v[i].id);
-        *find(m, m->v[i].id, h) = slot_of(h, i);
+    if (nslots != m->nslots) {
+        uint64_t *slots = calloc(nslots, sizeof *slots);
+        if (!slots)
+            return -1; /* m->cap stays: the old table holds what it allows */
+        free(m->slots);
+        m->slots = slots;
+        m->nslots = nslots;
+        for (size_t i = 0; i < m->n; i++) {
+            uint32_t h = hash(m->v[i].id);
+            *find(m, m->v[i].id, h) = slot_of(h, i);
+        }
     }
+    /* Only now: cap is what the table has room for, at most half full. */
+    m->cap = cap;
     return 0;
 }
 
