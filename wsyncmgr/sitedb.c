@@ -458,7 +458,7 @@ static int indexes_drop(sitedb *w)
     db_finalize(s);
     w->nindex = n;
     for (size_t i = 0; i < n && ret >= 0; i++) {
-        /* The names are the schema's; anything unusual is left alone rather than quoted. */
+        /* The names are the schema's own: any other kind fails the phase rather than be quoted. */
         if (!plain_name(names[i])) {
             ret = CM_EDB;
             break;
